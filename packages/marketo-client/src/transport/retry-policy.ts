@@ -1,0 +1,29 @@
+/** Backoff of the one retry policy. Which failures are retried is decided in `transport.ts` with `envelope/codes.ts`. */
+
+/** Retry settings (client-wide). */
+export interface RetryOptions {
+  /**
+   * Retries after the first attempt, for transient failures. A 601/602 token renewal is not counted.
+   * @default 5
+   */
+  maxRetries: number;
+  /**
+   * First backoff delay in ms; doubles per retry.
+   * @default 500
+   */
+  baseDelayMs: number;
+  /**
+   * Longest backoff delay in ms.
+   * @default 30000
+   */
+  maxDelayMs: number;
+}
+
+/**
+ * Capped exponential backoff with bounded jitter: `min(base · 2^(n-1), max) · (1 − 0.25 · random())`. The jitter only
+ * shortens the wait, so the cap holds, and spreads retries of many callers apart.
+ */
+export function backoffDelay(retry: number, options: RetryOptions, random: () => number): number {
+  const exp = Math.min(options.baseDelayMs * 2 ** Math.max(0, retry - 1), options.maxDelayMs);
+  return Math.round(exp * (1 - 0.25 * random()));
+}

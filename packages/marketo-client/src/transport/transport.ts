@@ -1,0 +1,420 @@
+/**
+ * The one place every call goes through: limiter → auth → fetch → envelope → retry. Resources stay thin and call
+ * {@link Transport.request}; bulk file downloads use {@link Transport.raw}.
+ *
+ * @module
+ */
+import ky from "ky";
+import pRetry from "p-retry";
+import type { TokenManager } from "../auth/token-manager.js";
+import { actionFor } from "../envelope/codes.js";
+import { type Envelope, envelopeSchema, type RawEnvelope, reasonsOf, toEnvelope } from "../envelope/envelope.js";
+import {
+  isMarketoError,
+  MarketoApiError,
+  MarketoAuthError,
+  type MarketoError,
+  MarketoHttpError,
+  MarketoInvalidRequestError,
+  MarketoNetworkError,
+  MarketoPermissionError,
+  MarketoQuotaExceededError,
+  MarketoRateLimitError,
+  MarketoReadOnlyError,
+  MarketoResponseParseError,
+  MarketoValidationError,
+  type RedactedRequest,
+} from "../errors.js";
+import type { Redactor } from "../internal/redact.js";
+import type { Runtime } from "../internal/runtime.js";
+import type { Limiter, LimiterSlot } from "../limits/limiter.js";
+import { backoffDelay, type RetryOptions } from "./retry-policy.js";
+
+export type { Envelope } from "../envelope/envelope.js";
+
+/** One call, described independently of URLs and tokens. */
+export interface TransportRequest {
+  /** HTTP method. */
+  method: "GET" | "POST" | "DELETE";
+  /** `rest` resolves against the REST base URL, `bulk` against the bulk base URL. */
+  api: "rest" | "bulk";
+  /** Path below the base URL, e.g. `/v1/companies.json`. */
+  path: string;
+  /** Query parameters; arrays are sent comma-separated; `undefined` values are left out. */
+  query?: Record<string, string | number | boolean | readonly (string | number)[] | undefined>;
+  /** JSON body. */
+  body?: unknown;
+  /** x-www-form-urlencoded body instead of JSON. */
+  form?: Record<string, string>;
+  /**
+   * `safe`: repeating the call cannot do harm (reads, idempotent upserts), so it is retried even when the outcome of
+   * an attempt is unknown (network error or 5xx after sending). `unsafe`: retried only on answers that mean "not
+   * executed" (Marketo's 6xx codes and failures before sending).
+   */
+  retry: "safe" | "unsafe";
+  /** Cancels the call, including any wait in the limiter or between retries. */
+  signal?: AbortSignal;
+  /** Extra headers (e.g. `Range` for bulk file downloads). */
+  headers?: Record<string, string>;
+}
+
+/** Options of {@link Transport}. */
+export interface TransportOptions {
+  baseUrls: { rest: string; bulk: string };
+  auth: TokenManager;
+  limiter: Limiter;
+  runtime: Runtime;
+  redactor: Redactor;
+  retry: RetryOptions;
+  /** Longest URL sent as a GET; longer ones go as POST with `_method=GET`. */
+  maxUriLength: number;
+  /** Largest JSON body sent, in bytes. */
+  maxBodyBytes: number;
+  /** Called after each answer, e.g. to refresh the daily count. */
+  afterCall?: (() => void) | undefined;
+}
+
+const BOUND = Symbol("outcome");
+
+/** Whether the failed attempt may have been executed by Marketo. */
+type Outcome = "not-executed" | "unknown";
+
+function mark<E extends MarketoError>(error: E, outcome: Outcome): E {
+  Object.defineProperty(error, BOUND, { value: outcome, enumerable: false });
+  return error;
+}
+
+function outcomeOf(error: unknown): Outcome {
+  return ((error as Record<symbol, unknown> | undefined)?.[BOUND] as Outcome | undefined) ?? "unknown";
+}
+
+/** Errors of a connection that was refused before any byte of the request left. */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
+
+interface Prepared {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | URLSearchParams | undefined;
+  redacted: RedactedRequest;
+}
+
+/** Timeouts Marketo documents: most calls 30 s, company and sales person writes 60 s, paging tokens 300 s. */
+function timeoutFor(req: TransportRequest): number {
+  if (/pagingtoken\.json$/.test(req.path)) return 300_000 + 5_000;
+  if (req.method !== "GET" && /\/(companies|salespersons)(\/delete)?\.json$/.test(req.path)) return 65_000;
+  return 35_000;
+}
+
+function encodeQuery(query: TransportRequest["query"]): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined) continue;
+    params.set(k, Array.isArray(v) ? v.join(",") : String(v));
+  }
+  return params;
+}
+
+/**
+ * Sends calls to Marketo: waits for the limiter, adds the bearer token, parses the envelope, and applies the retry
+ * policy (see `retry-policy.ts` and `envelope/codes.ts`). One instance per client.
+ */
+export class Transport {
+  readonly #o: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Sends a call and returns its successful envelope; throws a {@link MarketoError} subclass for `success:false` (after
+   * the retries the policy allows), for non-JSON answers and for HTTP errors.
+   */
+  async request<T = unknown>(req: TransportRequest): Promise<Envelope<T>> {
+    const env = await this.#withRetry(req, async () => {
+      const { response, text, prepared } = await this.#send(req, true);
+      return this.#judge(response, text ?? "", prepared);
+    });
+    return toEnvelope<T>(env);
+  }
+
+  /**
+   * Sends a call and returns the `Response` untouched (status 200 or 206) so its body can be streamed. Retries
+   * transient HTTP failures and renews the token on a 601/602 envelope. A JSON `success:false` answer or a non-2xx
+   * status that is not retryable is thrown as a typed error.
+   */
+  async raw(req: TransportRequest): Promise<Response> {
+    return this.#withRetry(req, async () => {
+      const { response, text, prepared } = await this.#send(req, false);
+      if (text !== undefined) {
+        // JSON answer: an envelope. A failure is thrown; a success is handed back as a fresh Response.
+        this.#judge(response, text, prepared);
+        return new Response(text, { status: response.status, headers: response.headers });
+      }
+      return response;
+    });
+  }
+
+  async #withRetry<R>(req: TransportRequest, attempt: () => Promise<R>): Promise<R> {
+    const { runtime, retry } = this.#o;
+    let retriesUsed = 0;
+    return pRetry(
+      async () => {
+        try {
+          return await this.#withAuthRenewal(attempt);
+        } catch (error) {
+          if (req.signal?.aborted) throw req.signal.reason;
+          throw error;
+        }
+      },
+      {
+        retries: retry.maxRetries,
+        // Delays are computed and slept below with the injected sleep/random, so they are testable.
+        minTimeout: 0,
+        maxTimeout: 0,
+        randomize: false,
+        ...(req.signal ? { signal: req.signal } : {}),
+        shouldRetry: async ({ error }) => {
+          if (!this.#retryable(error, req)) return false;
+          retriesUsed++;
+          const code = isMarketoError(error) ? error.code : "NETWORK";
+          // Rate limits wait at the limiter's shared gate instead of a private backoff.
+          const delay = code === "606" || code === "615" ? 0 : backoffDelay(retriesUsed, retry, runtime.random);
+          runtime.logger.debug(
+            { code, attempt: retriesUsed, delayMs: delay, path: req.path },
+            "marketo: retrying after a transient failure",
+          );
+          if (delay > 0) await runtime.sleep(delay, req.signal);
+          return true;
+        },
+      },
+    );
+  }
+
+  #retryable(error: unknown, req: TransportRequest): boolean {
+    if (!isMarketoError(error) || !error.retryable) return false;
+    return outcomeOf(error) === "not-executed" || req.retry === "safe";
+  }
+
+  /** Runs one attempt; after 600/601/602 it drops the token and repeats once with a new one. */
+  async #withAuthRenewal<R>(attempt: () => Promise<R>): Promise<R> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof MarketoApiError) || actionFor(error.code) !== "renew") throw error;
+      this.#o.runtime.logger.debug({ code: error.code }, "marketo: token rejected, renewing once");
+      try {
+        return await attempt();
+      } catch (second) {
+        if (second instanceof MarketoApiError && actionFor(second.code) === "renew") {
+          throw mark(
+            new MarketoAuthError(`Marketo rejected a freshly renewed token (${second.code}: ${second.message})`, {
+              code: second.code,
+              requestId: second.requestId,
+              request: second.request,
+            }),
+            "not-executed",
+          );
+        }
+        throw second;
+      }
+    }
+  }
+
+  #prepare(req: TransportRequest, token: string): Prepared {
+    const base = (req.api === "bulk" ? this.#o.baseUrls.bulk : this.#o.baseUrls.rest).replace(/\/+$/, "");
+    const params = encodeQuery(req.query);
+    const qs = params.toString();
+    let url = `${base}${req.path}${qs ? `?${qs}` : ""}`;
+    let method: string = req.method;
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      ...req.headers,
+      authorization: `Bearer ${token}`,
+    };
+    let body: string | URLSearchParams | undefined;
+    if (req.method === "GET" && url.length > this.#o.maxUriLength) {
+      // Marketo's documented escape hatch for URIs over 8 KB: POST with _method=GET, query in a form body.
+      url = `${base}${req.path}?_method=GET`;
+      method = "POST";
+      body = params;
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    } else if (req.form) {
+      body = new URLSearchParams(req.form);
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    } else if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      if (Buffer.byteLength(body) > this.#o.maxBodyBytes) {
+        throw mark(
+          new MarketoValidationError(
+            `Request body is ${Buffer.byteLength(body)} bytes; Marketo accepts at most ${this.#o.maxBodyBytes}. Send fewer records per call.`,
+            { code: "PAYLOAD_TOO_LARGE" },
+          ),
+          "not-executed",
+        );
+      }
+      headers["content-type"] = "application/json";
+    }
+    return { url, method, headers, body, redacted: { method, url: this.#o.redactor.redact(url) } };
+  }
+
+  /** limiter → auth → fetch. Reads the body when it is JSON (or always, when `readBody`). */
+  async #send(
+    req: TransportRequest,
+    readBody: boolean,
+  ): Promise<{ response: Response; text: string | undefined; prepared: Prepared }> {
+    const { limiter, auth, runtime } = this.#o;
+    const slot: LimiterSlot = await limiter.acquire(req.signal);
+    let prepared: Prepared | undefined;
+    let sent = false;
+    try {
+      const token = await auth.token(req.signal);
+      prepared = this.#prepare(req, token);
+      sent = true;
+      let response = await this.#fetch(prepared, req);
+      if (response.status === 414 && prepared.method === "GET") {
+        // The edge refused the URI: repeat as POST with _method=GET (a GET, so no harm in sending twice).
+        await response.body?.cancel().catch(() => {});
+        const params = encodeQuery(req.query);
+        const base = prepared.url.slice(0, prepared.url.indexOf("?") >= 0 ? prepared.url.indexOf("?") : undefined);
+        prepared = {
+          url: `${base}?_method=GET`,
+          method: "POST",
+          headers: { ...prepared.headers, "content-type": "application/x-www-form-urlencoded" },
+          body: params,
+          redacted: { method: "POST", url: this.#o.redactor.redact(`${base}?_method=GET`) },
+        };
+        response = await this.#fetch(prepared, req);
+      }
+      const type = response.headers.get("content-type") ?? "";
+      const text = readBody || /json/i.test(type) || !response.ok ? await response.text() : undefined;
+      return { response, text, prepared };
+    } catch (error) {
+      if (req.signal?.aborted) throw req.signal.reason;
+      if (isMarketoError(error)) throw sent ? error : mark(error, outcomeOf(error));
+      throw this.#networkError(error, sent, prepared);
+    } finally {
+      await slot.release();
+      runtime.logger.debug({ path: req.path, method: req.method }, "marketo: call finished");
+      this.#o.afterCall?.();
+    }
+  }
+
+  async #fetch(prepared: Prepared, req: TransportRequest): Promise<Response> {
+    return ky(prepared.url, {
+      method: prepared.method,
+      headers: prepared.headers,
+      ...(prepared.body !== undefined ? { body: prepared.body } : {}),
+      retry: 0,
+      throwHttpErrors: false,
+      timeout: timeoutFor(req),
+      fetch: this.#o.runtime.fetch,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+  }
+
+  #networkError(error: unknown, sent: boolean, prepared: Prepared | undefined): MarketoError {
+    const e = error as { name?: string; message?: string; cause?: { code?: string } } | undefined;
+    const timeout = e?.name === "TimeoutError";
+    const sysCode = e?.cause?.code;
+    const notSent = !sent || (sysCode !== undefined && NOT_SENT_CODES.has(sysCode));
+    const what = timeout ? "timed out" : `failed (${sysCode ?? e?.name ?? "network error"})`;
+    return mark(
+      new MarketoNetworkError(
+        this.#o.redactor.redact(
+          `${prepared?.redacted.method ?? "Request"} ${prepared?.redacted.url ?? ""} ${what}${notSent ? "" : "; the call may have been executed"}`,
+        ),
+        { code: timeout ? "TIMEOUT" : "NETWORK", retryable: true, request: prepared?.redacted, cause: error },
+      ),
+      notSent ? "not-executed" : "unknown",
+    );
+  }
+
+  /** Judges an answer by its body: returns a successful envelope or throws the matching typed error. */
+  #judge(response: Response, text: string, prepared: Prepared): RawEnvelope {
+    const request = prepared.redacted;
+    const status = response.status;
+    const snippet = this.#o.redactor.redact(text.slice(0, 300));
+    let json: unknown;
+    let isJson = false;
+    if (text.trim() !== "") {
+      try {
+        json = JSON.parse(text);
+        isJson = true;
+      } catch {
+        isJson = false;
+      }
+    }
+    const parsed = isJson ? envelopeSchema.safeParse(json) : undefined;
+    if (!parsed?.success) {
+      if (status < 200 || status >= 300) {
+        const retryable = status >= 500 || status === 429;
+        const hint =
+          status === 413
+            ? " (request body over Marketo's 1 MB limit: send fewer records per call)"
+            : status === 414
+              ? " (URI over Marketo's 8 KB limit)"
+              : "";
+        throw mark(
+          new MarketoHttpError(`Marketo answered HTTP ${status}${hint} for ${request.method} ${request.url}`, {
+            code: `HTTP_${status}`,
+            status,
+            retryable,
+            request,
+            bodySnippet: snippet,
+          }),
+          // 413/414 and 4xx were refused at the edge; 5xx may have run behind it.
+          retryable ? "unknown" : "not-executed",
+        );
+      }
+      const kind =
+        text.trim() === "" ? "an empty body" : /^\s*</.test(text) ? "HTML (a proxy or error page?)" : "non-JSON text";
+      throw mark(
+        new MarketoResponseParseError(
+          `Expected a Marketo JSON envelope from ${request.method} ${request.url} but got ${kind} (HTTP ${status}): ${JSON.stringify(snippet.slice(0, 120))}`,
+          { code: "PARSE", status, retryable: true, request, bodySnippet: snippet },
+        ),
+        "unknown",
+      );
+    }
+    const env = parsed.data;
+    if (env.success) return env;
+    throw this.#envelopeError(env, status, request);
+  }
+
+  #envelopeError(env: RawEnvelope, status: number, request: RedactedRequest): MarketoError {
+    const errors = reasonsOf(env).map((r) => ({ code: r.code, message: this.#o.redactor.redact(r.message) }));
+    const first = errors[0] ?? { code: "UNKNOWN", message: "success:false without errors" };
+    const base = {
+      code: first.code,
+      requestId: env.requestId,
+      status,
+      request,
+      errors,
+    };
+    const message = `Marketo error ${first.code}: ${first.message}${env.requestId ? ` (requestId ${env.requestId})` : ""}`;
+    const action = actionFor(first.code);
+    const limiter = this.#o.limiter;
+    const now = this.#o.runtime.clock.now();
+    switch (action) {
+      case "renew":
+        return mark(new MarketoApiError(message, { ...base, retryable: true }), "not-executed");
+      case "rate-limit": {
+        const pause = first.code === "606" ? limiter.limits.rateLimitPauseMs : limiter.limits.concurrencyPauseMs;
+        void limiter.pause(now + pause);
+        return mark(new MarketoRateLimitError(message, { ...base, retryable: true }), "not-executed");
+      }
+      case "quota":
+        void limiter.exhaustDaily();
+        return mark(new MarketoQuotaExceededError(message, { ...base, retryable: false }), "not-executed");
+      case "transient":
+        return mark(new MarketoApiError(message, { ...base, retryable: true }), "not-executed");
+      case "read-only":
+        return mark(new MarketoReadOnlyError(message, { ...base, retryable: false }), "not-executed");
+      case "permission":
+        return mark(new MarketoPermissionError(message, { ...base, retryable: false }), "not-executed");
+      default:
+        return mark(new MarketoInvalidRequestError(message, { ...base, retryable: false }), "not-executed");
+    }
+  }
+}
