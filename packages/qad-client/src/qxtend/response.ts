@@ -112,8 +112,10 @@ export function parseQueryResponse(body: string, s: ParseSettings): QxtendQueryR
     throw new QadResponseParseError("QXtend answer could not be parsed", { ...context, cause });
   }
   const envelope = firstChildNode(doc, "Envelope");
-  const soapBody = envelope && firstChildNode(envelope, "Body");
-  if (!soapBody) throw new QadResponseParseError("QXtend answer is not a SOAP envelope (no Envelope/Body)", context);
+  if (!envelope || firstChild(envelope, "Body") === undefined) {
+    throw new QadResponseParseError("QXtend answer is not a SOAP envelope (no Envelope/Body)", context);
+  }
+  const soapBody = firstChildNode(envelope, "Body") ?? {};
 
   const faultNode = firstChildNode(soapBody, "Fault");
   if (faultNode) {
