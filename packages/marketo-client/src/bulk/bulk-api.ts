@@ -1,0 +1,107 @@
+import { realSleep, silentLogger, systemClock } from "../internal/runtime.js";
+import { BulkExtraction, resolveExtractOptions } from "./extraction.js";
+import { cancelJob, type JobContext, jobStatus } from "./job.js";
+import { checkResumeState, planActivities, planLeads } from "./plan.js";
+import type {
+  ActivityExtractParams,
+  BulkApiDependencies,
+  BulkExtractOptions,
+  BulkExtractState,
+  BulkJobStatus,
+  BulkTransport,
+  LeadExtractParams,
+} from "./types.js";
+
+/** Options of the single-job calls. */
+export interface BulkCallOptions {
+  /** Cancels the call. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Bulk export of one object (`leads` or `activities`): {@link BulkExportApi.extract} runs the whole
+ * create → enqueue → poll → download → parse cycle; `status` and `cancel` act on one job.
+ */
+export class BulkExportApi<P> {
+  readonly #ctx: JobContext;
+  readonly #plan: (params: P, maxDays: number) => Promise<BulkExtractState>;
+
+  /** @internal Built by {@link BulkApi}. */
+  constructor(ctx: JobContext, plan: (params: P, maxDays: number) => Promise<BulkExtractState>) {
+    this.#ctx = ctx;
+    this.#plan = plan;
+  }
+
+  /**
+   * Extracts every matching record as rows (`Record<string, string | null>`, keyed by column header), streaming and
+   * parsing the export files at constant memory. Date ranges over 31 days become several jobs, delivered in order.
+   * Nothing is sent until the first row is asked for.
+   *
+   * @example
+   * ```ts
+   * const extraction = mk.bulk.leads.extract({ filter: { createdAt: { startAt: "2026-01-01", endAt: "2026-06-30" } } });
+   * try {
+   *   for await (const row of extraction) await save(row);
+   * } catch (e) {
+   *   if (e instanceof MarketoBulkQuotaError) await saveForTomorrow(e.state); // resume with { resumeFrom: e.state }
+   *   else throw e;
+   * }
+   * ```
+   */
+  extract(params: P, options?: BulkExtractOptions): BulkExtraction {
+    const resolved = resolveExtractOptions(options);
+    const resume = options?.resumeFrom;
+    const maxDays = options?.maxWindowDays ?? 31;
+    const object = this.#ctx.object;
+    const plan = resume ? async () => checkResumeState(resume, object) : () => this.#plan(params, maxDays);
+    return new BulkExtraction(this.#ctx, plan, resolved);
+  }
+
+  /** The status of one export job (`status.json`). */
+  status(exportId: string, options?: BulkCallOptions): Promise<BulkJobStatus> {
+    return jobStatus(this.#ctx, exportId, options?.signal);
+  }
+
+  /** Cancels one export job (`cancel.json`) and returns its new status. */
+  cancel(exportId: string, options?: BulkCallOptions): Promise<BulkJobStatus> {
+    return cancelJob(this.#ctx, exportId, options?.signal);
+  }
+}
+
+/**
+ * Marketo bulk extract of leads and activities. The client builds it as `mk.bulk`.
+ *
+ * @example
+ * ```ts
+ * for await (const activity of mk.bulk.activities.extract({
+ *   filter: { createdAt: { startAt: new Date("2026-01-01"), endAt: new Date("2026-03-31") } },
+ *   activityTypes: ["Visit Webpage"],
+ * })) console.log(activity.leadId, activity.activityDate);
+ * ```
+ */
+export class BulkApi {
+  /** Leads export (`/bulk/v1/leads/export/...`). */
+  readonly leads: BulkExportApi<LeadExtractParams>;
+  /** Activities export (`/bulk/v1/activities/export/...`). */
+  readonly activities: BulkExportApi<ActivityExtractParams>;
+
+  /**
+   * @param transport The client's transport (or anything with the same `request`/`raw`).
+   * @param deps Clock, sleep, random, logger and the describe functions the field lists are built from.
+   */
+  constructor(transport: BulkTransport, deps: BulkApiDependencies = {}) {
+    const base = {
+      transport,
+      sleep: deps.sleep ?? realSleep,
+      random: deps.random ?? Math.random,
+      logger: deps.logger ?? silentLogger,
+      clock: deps.clock ?? systemClock,
+    };
+    this.leads = new BulkExportApi<LeadExtractParams>({ ...base, object: "leads" }, (params, maxDays) =>
+      planLeads(params, maxDays, deps.describeLeadFields),
+    );
+    this.activities = new BulkExportApi<ActivityExtractParams>({ ...base, object: "activities" }, (params, maxDays) =>
+      planActivities(params, maxDays, deps.describeActivityTypes),
+    );
+  }
+}

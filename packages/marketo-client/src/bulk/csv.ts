@@ -1,0 +1,122 @@
+import { CsvError, parse } from "csv-parse";
+import { MarketoCsvError } from "./errors.js";
+import type { BulkFormat, BulkRow } from "./types.js";
+
+/** Field delimiter of each export format. */
+export const DELIMITERS: Record<BulkFormat, string> = { CSV: ",", TSV: "\t", SSV: " " };
+
+/** How to read one export file. */
+export interface ParseRowsOptions {
+  format: BulkFormat;
+  /** Unquoted `null` → `null`. */
+  nullLiteral: boolean;
+  /** Strip NUL bytes from values. */
+  stripNul: boolean;
+  /** Rows already delivered by an earlier run: parsed and dropped. */
+  skipRows: number;
+  /** Rows the file must hold (`numberOfRecords`), checked before the last row is released. */
+  expectedRows?: number | undefined;
+  /** Called as each row is handed over, with the count of rows of this file delivered so far (skipped ones included). */
+  onDelivered(rowsOfFile: number): void;
+  /** Builds the error context (state, export id) at the moment of failure. */
+  errorContext(): { exportId?: string | undefined; state?: import("./types.js").BulkExtractState | undefined };
+}
+
+/**
+ * Parses a byte stream with csv-parse, one chunk at a time, so memory stays constant whatever the file size. The
+ * source verifies size and checksum before it ends; the last parsed row is held back until then, so a truncated or
+ * corrupt file never releases its final (possibly partial) row.
+ */
+export async function* parseRows(
+  chunks: AsyncIterable<Uint8Array>,
+  options: ParseRowsOptions,
+): AsyncGenerator<BulkRow> {
+  const parser = parse({
+    delimiter: DELIMITERS[options.format],
+    // Only \n and \r\n end a record: U+2028/U+2029 and lone \r inside values stay in the value.
+    record_delimiter: ["\r\n", "\n"],
+    bom: true,
+    skip_empty_lines: true,
+    // Marketo does not escape quotes inside unquoted values; accept them instead of failing the whole file.
+    relax_quotes: true,
+  });
+  // Errors are read synchronously from `parser.errored`; the listener only keeps the emitter from throwing.
+  parser.on("error", () => {});
+  const { nullLiteral, stripNul } = options;
+  let header: string[] | undefined;
+  let parsed = 0;
+  let delivered = 0;
+  let held: BulkRow | undefined;
+
+  const toRow = (values: string[], keys: string[]): BulkRow => {
+    const row: BulkRow = {};
+    for (let i = 0; i < keys.length; i++) {
+      let v: string | null = values[i] ?? null;
+      if (v !== null) {
+        if (nullLiteral && v === "null") v = null;
+        else if (stripNul && v.indexOf("\0") !== -1) v = v.replaceAll("\0", "");
+      }
+      row[keys[i] as string] = v;
+    }
+    return row;
+  };
+  const fail = (err: unknown): never => {
+    const ctx = options.errorContext();
+    if (err instanceof CsvError) {
+      throw new MarketoCsvError(`Export file is not valid ${options.format}: ${err.message}`, {
+        code: err.code,
+        cause: err,
+        line: typeof err.lines === "number" ? err.lines : undefined,
+        ...ctx,
+      });
+    }
+    throw err;
+  };
+  // Pulls every record the parser has ready; returns rows to release (all but the held-back last one).
+  const drain = function* (): Generator<BulkRow> {
+    for (let rec = parser.read() as string[] | null; rec !== null; rec = parser.read() as string[] | null) {
+      if (header === undefined) {
+        header = stripNul ? rec.map((h) => h.replaceAll("\0", "")) : rec;
+        continue;
+      }
+      parsed++;
+      if (parsed <= options.skipRows) continue;
+      const row = toRow(rec, header);
+      if (held !== undefined) yield held;
+      held = row;
+    }
+  };
+
+  for await (const chunk of chunks) {
+    parser.write(chunk);
+    if (parser.errored) fail(parser.errored);
+    for (const row of drain()) {
+      delivered++;
+      // Counted before the yield: a consumer that stops after receiving the row never resumes this generator.
+      options.onDelivered(options.skipRows + delivered);
+      yield row;
+    }
+  }
+  parser.end();
+  if (parser.errored) fail(parser.errored);
+  for (const row of drain()) {
+    delivered++;
+    options.onDelivered(options.skipRows + delivered);
+    yield row;
+  }
+  if (parser.errored) fail(parser.errored);
+  if (options.expectedRows !== undefined && parsed !== options.expectedRows) {
+    const ctx = options.errorContext();
+    throw new MarketoCsvError(
+      `Export file holds ${parsed} rows but Marketo announced ${options.expectedRows}: the file is truncated or corrupt`,
+      { code: "BULK_TRUNCATED", ...ctx },
+    );
+  }
+  if (held !== undefined) {
+    const last = held;
+    held = undefined;
+    delivered++;
+    options.onDelivered(options.skipRows + delivered);
+    yield last;
+  }
+}

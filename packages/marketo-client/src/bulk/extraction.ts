@@ -1,0 +1,262 @@
+import { isMarketoError } from "../errors.js";
+import { parseRows } from "./csv.js";
+import { downloadFile } from "./download.js";
+import { attachState, MarketoBulkError } from "./errors.js";
+import {
+  cancelJob,
+  classify1029,
+  createJob,
+  enqueueJob,
+  type JobContext,
+  quotaError,
+  waitForCompletion,
+} from "./job.js";
+import type { BulkExtractOptions, BulkExtractState, BulkJobState, BulkRow } from "./types.js";
+
+/** Options with their defaults applied. */
+export interface ResolvedExtractOptions {
+  signal: AbortSignal | undefined;
+  concurrency: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  pollTimeoutMs: number;
+  queueRetryDelayMs: number;
+  queueTimeoutMs: number;
+  nullLiteral: boolean;
+  stripNul: boolean;
+  maxResumeAttempts: number;
+}
+
+/** Applies the documented defaults. */
+export function resolveExtractOptions(o: BulkExtractOptions | undefined): ResolvedExtractOptions {
+  const concurrency = Math.trunc(o?.concurrency ?? 1);
+  return {
+    signal: o?.signal,
+    concurrency: Math.min(10, Math.max(1, Number.isFinite(concurrency) ? concurrency : 1)),
+    initialDelayMs: o?.poll?.initialDelayMs ?? 10_000,
+    maxDelayMs: o?.poll?.maxDelayMs ?? 60_000,
+    pollTimeoutMs: o?.poll?.timeoutMs ?? 6 * 3_600_000,
+    queueRetryDelayMs: o?.queueRetryDelayMs ?? 60_000,
+    queueTimeoutMs: o?.queueTimeoutMs ?? 6 * 3_600_000,
+    nullLiteral: o?.nullLiteral ?? true,
+    stripNul: (o?.nulBytes ?? "strip") === "strip",
+    maxResumeAttempts: o?.maxResumeAttempts ?? 5,
+  };
+}
+
+/**
+ * A running bulk extract: an async iterable of rows (`for await (const row of extraction)`), in window order, each
+ * row once. `state()` is where it stands at any moment: save it and pass it as `resumeFrom` to continue later without
+ * repeating a delivered row. Errors of the bulk layer carry the same state (`error.state`).
+ *
+ * Rows are yielded while the file streams; the file's checksum can only be verified at its end, so a checksum or
+ * truncation error can follow rows of the same file that were already yielded. Those rows stay delivered (and are
+ * counted in the state); the last row of a file is held back until the file is verified.
+ */
+export class BulkExtraction implements AsyncIterable<BulkRow> {
+  readonly #ctx: JobContext;
+  readonly #plan: () => Promise<BulkExtractState>;
+  readonly #o: ResolvedExtractOptions;
+  #state: BulkExtractState | undefined;
+  #started = false;
+  readonly #inner = new AbortController();
+
+  /** @internal Built by `BulkApi`; use `mk.bulk.leads.extract()` / `mk.bulk.activities.extract()`. */
+  constructor(ctx: JobContext, plan: () => Promise<BulkExtractState>, options: ResolvedExtractOptions) {
+    this.#ctx = ctx;
+    this.#plan = plan;
+    this.#o = options;
+  }
+
+  /**
+   * A JSON-serialisable copy of where the extract stands (jobs created, rows delivered per job). `undefined` until the
+   * extract has planned its jobs (the first `next()`), unless it was resumed from a state.
+   */
+  state(): BulkExtractState | undefined {
+    return this.#state === undefined ? undefined : structuredClone(this.#state);
+  }
+
+  /** Warnings so far, e.g. the updatedAt → createdAt fallback after 1035. */
+  get warnings(): readonly string[] {
+    return this.#state?.warnings ?? [];
+  }
+
+  /**
+   * Stops the extract and cancels its Marketo jobs that have not finished (`cancel.json`), freeing their queue
+   * slots. A loop over the rows ends with the abort reason.
+   */
+  async cancel(): Promise<void> {
+    this.#inner.abort(new MarketoBulkError("Bulk extract canceled", { code: "BULK_CANCELED" }));
+    const jobs = this.#state?.jobs ?? [];
+    for (const job of jobs) {
+      if (job.exportId !== undefined && (job.status === "created" || job.status === "enqueued")) {
+        try {
+          await cancelJob(this.#ctx, job.exportId);
+        } catch (err) {
+          this.#ctx.logger.warn({ exportId: job.exportId, err: String(err) }, "bulk job cancel failed");
+        }
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<BulkRow> {
+    if (this.#started) throw new MarketoBulkError("A BulkExtraction can be iterated once", { code: "BULK_REUSED" });
+    this.#started = true;
+    return this.#run();
+  }
+
+  async *#run(): AsyncGenerator<BulkRow> {
+    const signals = [this.#inner.signal, ...(this.#o.signal ? [this.#o.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    const lookahead = new AbortController();
+    const prepared = new Map<number, Promise<void>>();
+    try {
+      this.#state ??= await this.#plan();
+      const state = this.#state;
+      const prepare = (i: number): Promise<void> => {
+        let p = prepared.get(i);
+        if (!p) {
+          p = this.#prepare(state, i, AbortSignal.any([signal, lookahead.signal]));
+          // Awaited later, in order; until then a failure must not count as unhandled.
+          p.catch(() => {});
+          prepared.set(i, p);
+        }
+        return p;
+      };
+      for (let i = 0; i < state.jobs.length; i++) {
+        const job = state.jobs[i] as BulkJobState;
+        if (job.status === "done") continue;
+        for (let k = i; k < Math.min(state.jobs.length, i + this.#o.concurrency); k++) {
+          if (state.jobs[k]?.status !== "done") void prepare(k);
+        }
+        await prepare(i);
+        yield* this.#deliver(state, job, signal);
+        job.status = "done";
+        job.bytesReceived = 0;
+      }
+    } catch (err) {
+      if (err instanceof MarketoBulkError && this.#state) attachState(err, structuredClone(this.#state));
+      throw err;
+    } finally {
+      lookahead.abort();
+    }
+  }
+
+  /** Creates (if needed) and enqueues job `i`. */
+  async #prepare(state: BulkExtractState, i: number, signal: AbortSignal): Promise<void> {
+    const job = state.jobs[i] as BulkJobState;
+    if (job.exportId === undefined) {
+      const created = await this.#create(state, job, signal);
+      job.exportId = created;
+      job.status = "created";
+    }
+    if (job.status === "created") {
+      await enqueueJob(this.#ctx, job.exportId, {
+        signal,
+        queueRetryDelayMs: this.#o.queueRetryDelayMs,
+        queueTimeoutMs: this.#o.queueTimeoutMs,
+      });
+      job.status = "enqueued";
+    }
+  }
+
+  async #create(state: BulkExtractState, job: BulkJobState, signal: AbortSignal): Promise<string> {
+    let waited = 0;
+    for (;;) {
+      const body: Record<string, unknown> = { format: state.format, filter: job.filter };
+      if (state.fields) body["fields"] = state.fields;
+      if (state.columnHeaderNames) body["columnHeaderNames"] = state.columnHeaderNames;
+      try {
+        const st = await createJob(this.#ctx, body, signal);
+        return st.exportId;
+      } catch (err) {
+        const kind = classify1029(err);
+        if (kind === "daily-quota") throw quotaError(err);
+        if (isMarketoError(err) && err.code === "1035" && "updatedAt" in job.filter) {
+          this.#fallBackToCreatedAt(state, err.message);
+          continue;
+        }
+        if (kind === "queue-full" && waited < this.#o.queueTimeoutMs) {
+          const delay = this.#o.queueRetryDelayMs;
+          await this.#ctx.sleep(delay, signal);
+          waited += delay;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** 1035: this instance does not filter on updatedAt. Every job not yet created switches to createdAt. */
+  #fallBackToCreatedAt(state: BulkExtractState, reason: string): void {
+    let switched = 0;
+    for (const job of state.jobs) {
+      if (job.exportId === undefined && "updatedAt" in job.filter) {
+        const { updatedAt, ...rest } = job.filter;
+        job.filter = { ...rest, createdAt: updatedAt };
+        switched++;
+      }
+    }
+    if (switched > 0) {
+      const warning = `Marketo rejected the updatedAt filter (1035: ${reason}); fell back to createdAt, so leads updated but created outside the range are not exported`;
+      state.warnings.push(warning);
+      this.#ctx.logger.warn({ jobs: switched }, warning);
+    }
+  }
+
+  /** Waits for job completion, then streams, verifies and parses its file, skipping rows already delivered. */
+  async *#deliver(state: BulkExtractState, job: BulkJobState, signal: AbortSignal): AsyncGenerator<BulkRow> {
+    const exportId = job.exportId as string;
+    const status = await waitForCompletion(this.#ctx, exportId, {
+      signal,
+      initialDelayMs: this.#o.initialDelayMs,
+      maxDelayMs: this.#o.maxDelayMs,
+      timeoutMs: this.#o.pollTimeoutMs,
+      enqueue: () =>
+        enqueueJob(this.#ctx, exportId, {
+          signal,
+          queueRetryDelayMs: this.#o.queueRetryDelayMs,
+          queueTimeoutMs: this.#o.queueTimeoutMs,
+        }),
+    });
+    if (
+      job.fileChecksum !== undefined &&
+      status.fileChecksum !== undefined &&
+      job.fileChecksum !== status.fileChecksum
+    ) {
+      this.#ctx.logger.warn({ exportId }, "bulk file checksum changed since the last run; skipping rows by count");
+    }
+    job.status = "completed";
+    job.fileSize = status.fileSize;
+    job.fileChecksum = status.fileChecksum;
+    job.bytesReceived = 0;
+    const errorContext = () => ({ exportId, state: structuredClone(state) });
+    const chunks = downloadFile({
+      transport: this.#ctx.transport,
+      path: `/v1/${state.object}/export/${encodeURIComponent(exportId)}/file.json`,
+      signal,
+      fileSize: status.fileSize,
+      fileChecksum: status.fileChecksum,
+      maxResumeAttempts: this.#o.maxResumeAttempts,
+      sleep: this.#ctx.sleep,
+      random: this.#ctx.random,
+      logger: this.#ctx.logger,
+      onBytes: (n) => {
+        job.bytesReceived = n;
+      },
+      errorContext,
+    });
+    yield* parseRows(chunks, {
+      format: state.format,
+      nullLiteral: this.#o.nullLiteral,
+      stripNul: this.#o.stripNul,
+      skipRows: job.rowsDelivered,
+      expectedRows: status.numberOfRecords,
+      onDelivered: (n) => {
+        state.rowsDelivered += n - job.rowsDelivered;
+        job.rowsDelivered = n;
+      },
+      errorContext,
+    });
+  }
+}

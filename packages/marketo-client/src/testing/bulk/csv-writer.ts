@@ -1,0 +1,28 @@
+/** Serialises values the way Marketo's export files do (as far as public clients observed). */
+
+/** Field delimiter per format. */
+export const SIM_DELIMITERS: Record<string, string> = { CSV: ",", TSV: "\t", SSV: " " };
+
+/** One value as file text: `null`/`undefined` → unquoted `null`; quoted when it holds the delimiter, a quote or a line break. */
+export function formatValue(value: unknown, delimiter: string): string {
+  if (value === null || value === undefined) return "null";
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (value instanceof Date) text = value.toISOString();
+  else if (typeof value === "object") text = JSON.stringify(value);
+  else text = String(value);
+  if (text.includes(delimiter) || text.includes('"') || text.includes("\n") || text.includes("\r")) {
+    return `"${text.replaceAll('"', '""')}"`;
+  }
+  return text;
+}
+
+/** One line (with its trailing `\n`). */
+export function formatLine(values: readonly unknown[], delimiter: string): string {
+  let line = "";
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) line += delimiter;
+    line += formatValue(values[i], delimiter);
+  }
+  return `${line}\n`;
+}
