@@ -1,1 +1,80 @@
+export type {
+  ClientCredentialsAuth,
+  PasswordAuth,
+  ProvidedToken,
+  ProviderAuth,
+  QadAuth,
+  SessionAuth,
+  TokenLifetimeOptions,
+} from "./auth/options.js";
+export { ENTITY_KINDS, type EntityKind, type PageRequest, type QadBackend } from "./backend.js";
+export type { BrowseOptions } from "./browse/browse.js";
+export { type BrowseFilter, encodeFilter, type FilterOp, type FilterValue, where } from "./browse/filter.js";
+export { QadClient } from "./client.js";
+export type { Clock, FetchLike, Logger, RuntimeDeps, Sleep } from "./deps.js";
+export {
+  isQadError,
+  QadAbortError,
+  QadAuthError,
+  QadConfigError,
+  type QadEnvelopeError,
+  QadError,
+  type QadErrorCode,
+  type QadErrorOptions,
+  QadHttpError,
+  QadPagingError,
+  QadPermissionError,
+  QadQxtendError,
+  type QadQxtendMessage,
+  type QadRequestInfo,
+  QadResponseParseError,
+  QadSoapFaultError,
+  QadSubmitError,
+  type QadSubmitFieldError,
+  QadUnsafePathError,
+  QadValidationError,
+} from "./errors.js";
+export type { QadClientOptions } from "./options.js";
+export type { ApiDescriptionOptions } from "./path-policy.js";
+export { checkPathSyntax } from "./paths.js";
+export type { ChangesOptions, QadPoll } from "./polling/changes.js";
+export type { QadCheckpoint, QadInstant } from "./polling/checkpoint.js";
+export * from "./qxtend/index.js";
+export {
+  type Address,
+  addressSchema,
+  type Contact,
+  type Customer,
+  contactSchema,
+  customerSchema,
+  customValueSchema,
+  type LastModified,
+  lastModifiedSchema,
+} from "./records/customer.js";
+export {
+  type CostCenter,
+  costCenterSchema,
+  type GlAccount,
+  type GoodsReceipt,
+  glAccountSchema,
+  goodsReceiptSchema,
+  type Item,
+  itemSchema,
+  type PurchaseOrder,
+  purchaseOrderSchema,
+  type Supplier,
+  type SupplierInvoice,
+  supplierInvoiceSchema,
+  supplierSchema,
+} from "./records/documents.js";
+export { customerKey, type EntityRecordMap, recordKey } from "./records/entities.js";
+export { isQadInvalidRecord, QadInvalidRecord } from "./records/invalid-record.js";
+export { EntityResource, type ListOptions, type QadList } from "./resources/entity-resource.js";
+export { DEFAULT_REST_ENTITIES, type RestEntitiesOptions, type RestEntityConfig } from "./rest/entities.js";
+export { RestBackend } from "./rest/rest-backend.js";
+export type { RetryOptions } from "./retry.js";
+export { parseTenantUrl, type TenantUrlOptions } from "./tenant.js";
+export type { InvalidRowMode } from "./validate.js";
+
+/** The package name, for logs and user agents. */
 export const PACKAGE_NAME = "@ml/qad-client";

@@ -1,1 +1,10 @@
-export const TESTING = true;
+export { type RestFault, type RestFaultKind, RestSimFaults } from "./faults.js";
+export {
+  type QadSimCredentials,
+  type QadSimData,
+  type QadSimInspection,
+  type QadSimulator,
+  type QadSimulatorOptions,
+  startQadSimulator,
+} from "./simulator.js";
+export { type CorruptionKind, QadSimStore, type QadSimStoreOptions } from "./store.js";

@@ -1,0 +1,151 @@
+import type { ResolvedDeps } from "../deps.js";
+import { isQadError, QadAuthError } from "../errors.js";
+import { checkPathSyntax } from "../paths.js";
+import type { Transport } from "../transport.js";
+import { jwtExpiryMs } from "./jwt.js";
+import type { QadAuth, TokenLifetimeOptions } from "./options.js";
+import { type IssuedToken, TokenManager } from "./token-manager.js";
+
+function field(body: unknown, ...names: string[]): unknown {
+  if (typeof body !== "object" || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  for (const n of names) if (b[n] !== undefined) return b[n];
+  const data = b.data;
+  if (typeof data === "object" && data !== null) {
+    for (const n of names)
+      if ((data as Record<string, unknown>)[n] !== undefined) return (data as Record<string, unknown>)[n];
+  }
+  return undefined;
+}
+
+function expiryOf(token: string, expiresIn: unknown, now: number): number | undefined {
+  const secs = typeof expiresIn === "string" ? Number(expiresIn) : expiresIn;
+  if (typeof secs === "number" && Number.isFinite(secs) && secs > 0) return now + secs * 1000;
+  return jwtExpiryMs(token);
+}
+
+/** Auth failures are re-thrown as QadAuthError without any request body (which held the password). */
+function asAuthError(e: unknown, what: string): never {
+  if (isQadError(e)) {
+    if (e.retryable) throw e;
+    throw new QadAuthError(`${what} failed: ${e.message}`, {
+      ...(e.status !== undefined ? { status: e.status } : {}),
+      ...(e.request ? { request: e.request } : {}),
+    });
+  }
+  throw new QadAuthError(`${what} failed`);
+}
+
+/** Builds the token manager for an auth option. @internal */
+export function createTokenManager(
+  auth: QadAuth,
+  lifetime: TokenLifetimeOptions,
+  transport: Transport,
+  deps: ResolvedDeps,
+): TokenManager {
+  const issue = issuer(auth, transport, deps);
+  const scPath =
+    lifetime.securityControlPath === undefined ? "api/qracore/securityControl" : lifetime.securityControlPath;
+  if (scPath !== false) checkPathSyntax(scPath);
+  const unitMs = lifetime.sessionLengthUnit === "seconds" ? 1000 : 60_000;
+  return new TokenManager({
+    issue,
+    clock: deps.clock,
+    logger: deps.logger,
+    refreshMarginMs: lifetime.refreshMarginMs ?? 60_000,
+    defaultLifetimeMs: lifetime.defaultTokenLifetimeMs ?? 30 * 60_000,
+    ...(scPath === false
+      ? {}
+      : {
+          sessionLengthMs: async (token: string, signal?: AbortSignal) => {
+            // Called with the new token explicitly: the manager has not stored it yet.
+            const res = await transport.request({
+              method: "GET",
+              path: scPath,
+              auth: false,
+              scoped: false,
+              bearer: token,
+              ...(signal ? { signal } : {}),
+            });
+            const timeout = Number(field(res.body, "timeoutMinutes"));
+            const session = Number(field(res.body, "sessionLength"));
+            const candidates: number[] = [];
+            if (Number.isFinite(timeout) && timeout > 0) candidates.push(timeout * 60_000);
+            if (Number.isFinite(session) && session > 0) candidates.push(session * unitMs);
+            return candidates.length ? Math.min(...candidates) : undefined;
+          },
+        }),
+  });
+}
+
+function issuer(
+  auth: QadAuth,
+  transport: Transport,
+  deps: ResolvedDeps,
+): (force: boolean, signal?: AbortSignal) => Promise<IssuedToken> {
+  switch (auth.kind) {
+    case "password":
+    case "clientCredentials": {
+      const path = checkPathSyntax(auth.tokenPath ?? "oauth/token");
+      const form: Record<string, string> =
+        auth.kind === "password"
+          ? {
+              client_id: auth.clientId,
+              grant_type: "password",
+              username: auth.username,
+              password: auth.password,
+              ...(auth.clientSecret !== undefined ? { client_secret: auth.clientSecret } : {}),
+            }
+          : {
+              client_id: auth.clientId,
+              client_secret: auth.clientSecret,
+              grant_type: "client_credentials",
+              ...(auth.scope !== undefined ? { scope: auth.scope } : {}),
+            };
+      return async (_force, signal) => {
+        const res = await transport
+          .request({ method: "POST", path, form, auth: false, scoped: false, ...(signal ? { signal } : {}) })
+          .catch((e: unknown) => asAuthError(e, "QAD OAuth2 token request"));
+        const token = field(res.body, "access_token");
+        if (typeof token !== "string" || token === "") throw new QadAuthError("QAD token answer had no access_token");
+        const expiresAt = expiryOf(token, field(res.body, "expires_in"), deps.clock.now());
+        return { token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+      };
+    }
+    case "session": {
+      const path = checkPathSyntax(auth.loginPath ?? "api/qracore/login");
+      return async (_force, signal) => {
+        const res = await transport
+          .request({
+            method: "POST",
+            path,
+            json: { username: auth.username, password: auth.password },
+            auth: false,
+            scoped: false,
+            ...(signal ? { signal } : {}),
+          })
+          .catch((e: unknown) => asAuthError(e, "QAD session login"));
+        const token = field(res.body, "token", "access_token", "jwt");
+        if (typeof token !== "string" || token === "") throw new QadAuthError("QAD login answer had no token");
+        const expiresAt = expiryOf(token, field(res.body, "expires_in", "expiresIn"), deps.clock.now());
+        return { token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+      };
+    }
+    case "provider":
+      return async (force, signal) => {
+        let got: Awaited<ReturnType<typeof auth.getToken>>;
+        try {
+          got = await auth.getToken({ forceRefresh: force, ...(signal ? { signal } : {}) });
+        } catch (e) {
+          if (isQadError(e)) throw e;
+          throw new QadAuthError("The token provider failed", { cause: e });
+        }
+        if (typeof got === "string") {
+          const exp = jwtExpiryMs(got);
+          return { token: got, ...(exp !== undefined ? { expiresAt: exp } : {}) };
+        }
+        const exp = got.expiresAt ?? jwtExpiryMs(got.token);
+        return { token: got.token, ...(exp !== undefined ? { expiresAt: exp } : {}) };
+      };
+  }
+}

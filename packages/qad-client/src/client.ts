@@ -1,0 +1,189 @@
+import { createTokenManager } from "./auth/strategies.js";
+import type { TokenManager } from "./auth/token-manager.js";
+import type { EntityKind, QadBackend } from "./backend.js";
+import { resolveBrowseOptions } from "./browse/browse.js";
+import { type ResolvedDeps, resolveDeps } from "./deps.js";
+import { QadConfigError } from "./errors.js";
+import { checkOptions, type QadClientOptions } from "./options.js";
+import { PathPolicy } from "./path-policy.js";
+import { checkPathSyntax } from "./paths.js";
+import { createQxtendBackend } from "./qxtend/index.js";
+import { EntityResource } from "./resources/entity-resource.js";
+import { resolveRestEntities } from "./rest/entities.js";
+import { RestBackend } from "./rest/rest-backend.js";
+import { resolveRetry } from "./retry.js";
+import { parseTenantUrl } from "./tenant.js";
+import { type Query, Transport } from "./transport.js";
+
+/**
+ * Client of one QAD instance: business documents as typed, validated async iterators, incremental polls with
+ * checkpoints, over REST (QAD Adaptive ERP) or QXtend SOAP (on-prem).
+ *
+ * @example
+ * const qad = new QadClient({
+ *   tenantUrl: "https://acme.qad.com/clouderp",
+ *   auth: { kind: "password", clientId: "connector", username: "svc", password: process.env.QAD_PASSWORD! },
+ *   workspaceId: "10USA_10USACO",
+ * });
+ * for await (const c of qad.customers.list()) console.log(c.customerCode, c.name);
+ */
+export class QadClient {
+  /** Customers with their addresses and contacts. */
+  readonly customers: EntityResource<"customers">;
+  /** Suppliers. */
+  readonly suppliers: EntityResource<"suppliers">;
+  /** Purchase orders. */
+  readonly purchaseOrders: EntityResource<"purchaseOrders">;
+  /** Supplier invoices. */
+  readonly supplierInvoices: EntityResource<"supplierInvoices">;
+  /** General-ledger accounts. */
+  readonly glAccounts: EntityResource<"glAccounts">;
+  /** Cost centers. */
+  readonly costCenters: EntityResource<"costCenters">;
+  /** Items. */
+  readonly items: EntityResource<"items">;
+  /** Goods receipts. */
+  readonly goodsReceipts: EntityResource<"goodsReceipts">;
+  /** The validated tenant base URL (always ending with `/`). */
+  readonly tenantUrl: string;
+
+  readonly #deps: ResolvedDeps;
+  readonly #transport: Transport | undefined;
+  readonly #policy: PathPolicy | undefined;
+  readonly #rest: RestBackend | undefined;
+  readonly #tokens: TokenManager | undefined;
+  readonly #options: QadClientOptions;
+  #backend: Promise<QadBackend> | undefined;
+
+  /** @throws {QadConfigError} / {@link QadUnsafePathError} for unusable options, before any request. */
+  constructor(options: QadClientOptions) {
+    checkOptions(options);
+    this.#options = options;
+    this.#deps = resolveDeps(options);
+    const protocol = options.protocol ?? "rest";
+    const base = parseTenantUrl(options.tenantUrl, { allowHttp: options.allowHttp === true });
+    this.tenantUrl = base.href;
+    if (protocol !== "qxtend" && !options.auth)
+      throw new QadConfigError(`protocol "${protocol}" needs the auth option`);
+    if (protocol !== "rest" && !options.qxtend)
+      throw new QadConfigError(`protocol "${protocol}" needs the qxtend option`);
+    const entities = resolveRestEntities(options.entities);
+    const browse = resolveBrowseOptions(options.browse);
+    // Every configured path is checked now, so a bad one fails here, before any request.
+    for (const cfg of Object.values(entities)) checkPathSyntax(cfg.path);
+    checkPathSyntax(browse.path);
+    checkPathSyntax(browse.countPath);
+    const probe = options.restProbePath === undefined ? "api/qracore/securityControl" : options.restProbePath;
+    if (probe !== false) checkPathSyntax(probe);
+    if (protocol !== "qxtend") {
+      const transport = new Transport({
+        base,
+        deps: this.#deps,
+        retry: resolveRetry(options.retry),
+        timeoutMs: options.timeoutMs ?? 60_000,
+        ...(options.workspaceId !== undefined ? { workspaceId: options.workspaceId } : {}),
+        ...(options.domainCode !== undefined ? { domainCode: options.domainCode } : {}),
+        ...(options.domainContext !== undefined ? { domainContext: options.domainContext } : {}),
+        ...(options.headers ? { headers: options.headers } : {}),
+      });
+      this.#tokens = createTokenManager(options.auth!, options.token ?? {}, transport, this.#deps);
+      transport.tokens = this.#tokens;
+      const allowed = options.allowedPaths ?? [
+        ...Object.values(entities).map((e) => e.path),
+        browse.path,
+        browse.countPath,
+      ];
+      this.#policy = new PathPolicy(base, transport, options.apiDescription, allowed, this.#deps.logger);
+      this.#transport = transport;
+      this.#rest = new RestBackend({
+        transport,
+        policy: this.#policy,
+        entities,
+        browse,
+        deps: this.#deps,
+        contactsPageSize: options.contactsPageSize ?? 1000,
+        probePath: probe,
+      });
+    }
+    const ctx = {
+      backend: () => this.backend(),
+      rest: () => this.#rest,
+      pageSize: options.pageSize ?? 200,
+    };
+    this.customers = new EntityResource("customers", ctx);
+    this.suppliers = new EntityResource("suppliers", ctx);
+    this.purchaseOrders = new EntityResource("purchaseOrders", ctx);
+    this.supplierInvoices = new EntityResource("supplierInvoices", ctx);
+    this.glAccounts = new EntityResource("glAccounts", ctx);
+    this.costCenters = new EntityResource("costCenters", ctx);
+    this.items = new EntityResource("items", ctx);
+    this.goodsReceipts = new EntityResource("goodsReceipts", ctx);
+  }
+
+  /**
+   * The backend in use; with protocol `"auto"` the first call probes REST and falls back to QXtend. The
+   * decision is kept for the client's lifetime.
+   */
+  backend(): Promise<QadBackend> {
+    this.#backend ??= this.#pickBackend().catch((e: unknown) => {
+      this.#backend = undefined;
+      throw e;
+    });
+    return this.#backend;
+  }
+
+  /** The protocol actually used (probing first with `"auto"`). */
+  async protocol(): Promise<"rest" | "qxtend"> {
+    return (await this.backend()).protocol;
+  }
+
+  /**
+   * A GET to any API path of the instance, checked like entity paths (syntax, then API description or
+   * allow-list) before any request, with auth, workspace and retries. Returns the parsed JSON.
+   * @example
+   * await qad.get("api/erp/customerV2s", { sharedSetCode: "SS1", customerCode: "C1", viewUri: "urn:be:com.qad.base.customer.ICustomerV2" });
+   */
+  async get(
+    path: string,
+    query: Record<string, string | number | boolean> = {},
+    options: { signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    if (!this.#transport || !this.#policy) throw new QadConfigError("get() needs the REST protocol");
+    const checked = await this.#policy.check(path, options.signal);
+    const q: Query = Object.entries(query).map(([k, v]) => [k, String(v)] as const);
+    const res = await this.#transport.request({
+      method: "GET",
+      path: checked,
+      query: q,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return res.body;
+  }
+
+  /** Request and token counters of this client (REST): useful in tests and metrics. */
+  stats(): { requests: number; tokenRenewals: number } {
+    return { requests: this.#transport?.requestCount ?? 0, tokenRenewals: this.#tokens?.renewals ?? 0 };
+  }
+
+  /** The resource for a document kind, by name. */
+  resource<K extends EntityKind>(kind: K): EntityResource<K> {
+    return this[kind] as unknown as EntityResource<K>;
+  }
+
+  async #pickBackend(): Promise<QadBackend> {
+    const protocol = this.#options.protocol ?? "rest";
+    if (protocol === "rest") return this.#rest!;
+    const qxtend = () =>
+      createQxtendBackend(this.#options.qxtend!, {
+        fetch: this.#deps.fetch as typeof fetch,
+        clock: this.#deps.clock,
+        sleep: this.#deps.sleep,
+        random: this.#deps.random,
+        logger: this.#deps.logger,
+      });
+    if (protocol === "qxtend") return qxtend();
+    if (await this.#rest!.available()) return this.#rest!;
+    this.#deps.logger.info({}, "qad REST not available, using QXtend");
+    return qxtend();
+  }
+}

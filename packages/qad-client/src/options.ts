@@ -1,0 +1,130 @@
+import { z } from "zod";
+import type { ProviderAuth, QadAuth, TokenLifetimeOptions } from "./auth/options.js";
+import type { BrowseOptions } from "./browse/browse.js";
+import type { RuntimeDeps } from "./deps.js";
+import { QadConfigError } from "./errors.js";
+import type { ApiDescriptionOptions } from "./path-policy.js";
+import type { QxtendOptions } from "./qxtend/index.js";
+import type { RestEntitiesOptions } from "./rest/entities.js";
+import type { RetryOptions } from "./retry.js";
+
+/** Options of {@link QadClient}. Everything QAD leaves to the instance is a setting here. */
+export interface QadClientOptions extends RuntimeDeps {
+  /** The tenant's full URL, e.g. `https://acme.qad.com/clouderp` (validated; see `parseTenantUrl`). */
+  tenantUrl: string;
+  /** Accept a plain-http tenant URL (on-prem only). @default false */
+  allowHttp?: boolean;
+  /** Wire protocol; `"auto"` uses REST when it answers, else QXtend. @default "rest" */
+  protocol?: "rest" | "qxtend" | "auto";
+  /** How to authenticate against the REST face. Required for protocol "rest" and "auto". */
+  auth?: QadAuth;
+  /** Token renewal settings. */
+  token?: TokenLifetimeOptions;
+  /** Sent as `x-qad-workspace-id` (e.g. `10USA_10USACO`). */
+  workspaceId?: string;
+  /** Sent as `domainCode=` on entity calls. */
+  domainCode?: string;
+  /** Sent as `domainContext=` on entity calls. */
+  domainContext?: string;
+  /** Entity paths, view URIs and browse ids per document kind, overriding the defaults. */
+  entities?: RestEntitiesOptions;
+  /**
+   * The instance's published OpenAPI/Swagger document; entity paths must appear in it. `false` or omitted: use
+   * {@link QadClientOptions.allowedPaths}.
+   */
+  apiDescription?: ApiDescriptionOptions | false;
+  /**
+   * Allow-list of API paths (relative to the tenant URL) when there is no API description.
+   * @default the configured entity paths plus the browse and count paths
+   */
+  allowedPaths?: string[];
+  /** Browse API settings. */
+  browse?: BrowseOptions;
+  /** Rows per browse page. @default 200 */
+  pageSize?: number;
+  /** Rows per page of the contacts browse joined onto customers. @default 1000 */
+  contactsPageSize?: number;
+  /** Retry policy for transient failures. */
+  retry?: RetryOptions;
+  /** Per-attempt timeout in ms. @default 60000 */
+  timeoutMs?: number;
+  /** Path probed by protocol "auto" to see whether REST answers. @default "api/qracore/securityControl" */
+  restProbePath?: string | false;
+  /** QXtend (on-prem SOAP) settings, for protocol "qxtend" or "auto". */
+  qxtend?: QxtendOptions;
+  /** Extra headers on every REST request (never put secrets you would not want logged by a proxy). */
+  headers?: Record<string, string>;
+}
+
+const nonEmpty = z.string().min(1);
+const authSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("password"),
+    clientId: nonEmpty,
+    clientSecret: z.string().optional(),
+    username: nonEmpty,
+    password: z.string(),
+    tokenPath: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal("clientCredentials"),
+    clientId: nonEmpty,
+    clientSecret: nonEmpty,
+    scope: z.string().optional(),
+    tokenPath: z.string().optional(),
+  }),
+  z.object({ kind: z.literal("session"), username: nonEmpty, password: z.string(), loginPath: z.string().optional() }),
+  z.object({
+    kind: z.literal("provider"),
+    getToken: z.custom<ProviderAuth["getToken"]>((v) => typeof v === "function"),
+  }),
+]);
+
+const optionsSchema = z.object({
+  tenantUrl: z.string(),
+  allowHttp: z.boolean().optional(),
+  protocol: z.enum(["rest", "qxtend", "auto"]).optional(),
+  auth: authSchema.optional(),
+  workspaceId: z.string().optional(),
+  domainCode: z.string().optional(),
+  domainContext: z.string().optional(),
+  apiDescription: z
+    .union([z.literal(false), z.object({ path: nonEmpty, fallbackToAllowList: z.boolean().optional() })])
+    .optional(),
+  allowedPaths: z.array(z.string()).optional(),
+  pageSize: z.number().int().min(1).max(100_000).optional(),
+  contactsPageSize: z.number().int().min(1).max(100_000).optional(),
+  timeoutMs: z.number().int().min(1).optional(),
+  retry: z
+    .object({
+      maxRetries: z.number().int().min(0).max(20).optional(),
+      baseDelayMs: z.number().min(0).optional(),
+      maxDelayMs: z.number().min(0).optional(),
+    })
+    .optional(),
+  browse: z
+    .object({
+      path: z.string().optional(),
+      countPath: z.string().optional(),
+      firstPageAction: z.string().min(1).optional(),
+      nextPageAction: z.string().min(1).optional(),
+      maxPages: z.number().int().min(1).optional(),
+      verifyEmptyFirstPage: z.boolean().optional(),
+    })
+    .optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+/**
+ * Validates the plain-data parts of the options at the edge. Messages name the option, never its value (which
+ * may be a password).
+ * @internal
+ */
+export function checkOptions(options: QadClientOptions): void {
+  if (typeof options !== "object" || options === null) throw new QadConfigError("QadClient needs an options object");
+  const r = optionsSchema.safeParse(options);
+  if (!r.success) {
+    const msgs = r.error.issues.map((i) => `${i.path.map(String).join(".") || "options"}: ${i.message}`);
+    throw new QadConfigError(`Invalid QadClient options: ${msgs.join("; ")}`);
+  }
+}

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import type { EntityKind, QadBackend } from "../backend.js";
+import type { EntityRecordMap } from "../records/entities.js";
+import { recordKey } from "../records/entities.js";
+import { isQadInvalidRecord, type QadInvalidRecord } from "../records/invalid-record.js";
+import { type InvalidRowMode, toValidationError, validateRow } from "../validate.js";
+import { compareInstants, instantOfStamp, minusSeconds, type QadCheckpoint, type QadInstant } from "./checkpoint.js";
+
+/** Options of `changes()`. */
+export interface ChangesOptions {
+  /** `"emit"` yields invalid rows as {@link QadInvalidRecord}s instead of throwing. @default "throw" */
+  invalid?: InvalidRowMode;
+  /**
+   * Seconds re-read below the last high-water mark, to catch records committed late or stamped in the same
+   * second as the last one seen. Records already delivered are skipped by key + last-modified + hash.
+   * @default 900
+   */
+  overlapSeconds?: number;
+  /** Where the first poll (no checkpoint) starts; omitted means a full read. */
+  since?: QadInstant | Date;
+  /** Rows per page. @default the client's pageSize */
+  pageSize?: number;
+  /** Cancels the poll. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One incremental poll: iterate it (once) for the records changed since the checkpoint, then call
+ * {@link QadPoll.checkpoint} and persist the result for the next poll.
+ */
+export interface QadPoll<T> extends AsyncIterable<T> {
+  /**
+   * The checkpoint for the next poll. Before the poll has been iterated to the end this is the checkpoint it
+   * started from, so an interrupted poll is simply repeated (nothing lost; already delivered rows come again).
+   */
+  checkpoint(): QadCheckpoint;
+  /** Rows read from the source during this poll, including skipped duplicates. */
+  readonly stats: { read: number; emitted: number; skippedDuplicates: number; invalid: number };
+}
+
+/** Identity of one version of a record: last-modified plus the concurrency hash, or a content hash without one. */
+function stampOf(raw: unknown): { stamp: string; at?: QadInstant } {
+  const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const lm = r.lastModified as { date?: unknown; time?: unknown } | undefined;
+  const at =
+    lm && typeof lm.date === "string" && /^\d{4}-\d{2}-\d{2}$/.test(lm.date) && Number.isInteger(lm.time)
+      ? { date: lm.date, time: lm.time as number }
+      : undefined;
+  const hash =
+    typeof r.concurrencyHash === "string" && r.concurrencyHash !== ""
+      ? r.concurrencyHash
+      : `#${createHash("sha1").update(JSON.stringify(raw)).digest("base64url").slice(0, 16)}`;
+  return { stamp: `${at ? `${at.date}|${at.time}` : "?|?"}|${hash}`, ...(at ? { at } : {}) };
+}
+
+/** @internal */
+export function createPoll<K extends EntityKind>(
+  kind: K,
+  backend: () => Promise<QadBackend>,
+  start: QadCheckpoint | undefined,
+  options: ChangesOptions & { pageSize: number },
+): QadPoll<EntityRecordMap[K] | QadInvalidRecord> {
+  const overlap = options.overlapSeconds ?? 900;
+  const initial: QadCheckpoint = start ?? { v: 1, entity: kind, highWater: null, seen: {} };
+  let next: QadCheckpoint | undefined;
+  let started = false;
+  const stats = { read: 0, emitted: 0, skippedDuplicates: 0, invalid: 0 };
+
+  async function* run(): AsyncGenerator<EntityRecordMap[K] | QadInvalidRecord> {
+    if (started) throw new Error("A poll can be iterated once; call changes() again with its checkpoint");
+    started = true;
+    const since: QadInstant | undefined = initial.highWater
+      ? minusSeconds(initial.highWater, overlap)
+      : options.since instanceof Date
+        ? {
+            date: options.since.toISOString().slice(0, 10),
+            time:
+              options.since.getUTCHours() * 3600 + options.since.getUTCMinutes() * 60 + options.since.getUTCSeconds(),
+          }
+        : options.since;
+    const prev = initial.seen;
+    const fresh = new Map<string, string>();
+    let hw = initial.highWater;
+    const b = await backend();
+    for await (const page of b.pages(kind, {
+      pageSize: options.pageSize,
+      ...(since ? { modifiedSince: since } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) {
+      for (const raw of page) {
+        stats.read++;
+        const { stamp, at } = stampOf(raw);
+        const key = recordKey(kind, raw) ?? `~${stamp}`;
+        if (prev[key] === stamp || fresh.get(key) === stamp) {
+          stats.skippedDuplicates++;
+          continue;
+        }
+        fresh.set(key, stamp);
+        if (at && (hw === null || compareInstants(at, hw) > 0)) hw = at;
+        const v = validateRow(kind, raw);
+        if (isQadInvalidRecord(v)) {
+          stats.invalid++;
+          if (options.invalid !== "emit") throw toValidationError(kind, v);
+        }
+        stats.emitted++;
+        yield v;
+      }
+    }
+    // Keep only what the next overlap window will re-read; older entries can never come back unchanged.
+    const seen: Record<string, string> = {};
+    const cutoff = hw ? minusSeconds(hw, overlap) : undefined;
+    const keep = (k: string, s: string) => {
+      const at = instantOfStamp(s);
+      if (!cutoff || !at || compareInstants(at, cutoff) >= 0) seen[k] = s;
+    };
+    for (const [k, s] of Object.entries(prev)) if (!fresh.has(k)) keep(k, s);
+    for (const [k, s] of fresh) keep(k, s);
+    next = { v: 1, entity: kind, highWater: hw, seen };
+  }
+
+  return {
+    [Symbol.asyncIterator]: () => run()[Symbol.asyncIterator](),
+    checkpoint: () => structuredClone(next ?? initial),
+    stats,
+  };
+}

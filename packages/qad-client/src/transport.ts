@@ -1,0 +1,228 @@
+import ky from "ky";
+import type { TokenManager } from "./auth/token-manager.js";
+import type { ResolvedDeps } from "./deps.js";
+import { checkEnvelope } from "./envelope.js";
+import {
+  isQadError,
+  QadAbortError,
+  QadAuthError,
+  type QadError,
+  QadHttpError,
+  QadPermissionError,
+  type QadRequestInfo,
+  QadResponseParseError,
+  redactUrl,
+} from "./errors.js";
+import { resolveUnderTenant } from "./paths.js";
+import { type ResolvedRetry, withRetry } from "./retry.js";
+
+/** Query parameters; pairs so a name (e.g. `filter`) can repeat. @internal */
+export type Query = ReadonlyArray<readonly [string, string]>;
+
+/** One request through the transport. @internal */
+export interface TransportRequest {
+  method: "GET" | "POST";
+  /** Relative path, already checked by the caller's path policy; re-checked for syntax and origin here. */
+  path: string;
+  query?: Query;
+  /** JSON body. */
+  json?: unknown;
+  /** Form body (application/x-www-form-urlencoded). */
+  form?: Record<string, string>;
+  /** Send the bearer token (and renew once after a 401). @default true */
+  auth?: boolean;
+  /** Add workspace header and domain parameters. @default true for authenticated calls */
+  scoped?: boolean;
+  signal?: AbortSignal;
+  /** Use exactly this bearer token (no renewal); for calls made while a token is being issued. */
+  bearer?: string;
+}
+
+/** A parsed answer. @internal */
+export interface TransportResponse {
+  status: number;
+  body: unknown;
+  requestId?: string;
+}
+
+/** @internal */
+export interface TransportOptions {
+  base: URL;
+  deps: ResolvedDeps;
+  retry: ResolvedRetry;
+  timeoutMs: number;
+  workspaceId?: string;
+  domainCode?: string;
+  domainContext?: string;
+  headers?: Record<string, string>;
+}
+
+/** A QadError that may carry a server-requested delay. @internal */
+type WithRetryAfter = QadError & { retryAfterMs?: number };
+
+function parseRetryAfter(h: string | null, now: number): number | undefined {
+  if (!h) return undefined;
+  const secs = Number(h);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(h);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/**
+ * The one place HTTP happens: path check → auth → fetch (ky, retry 0) → status and envelope → typed error, with
+ * p-retry around it for transient failures and one token renewal after a 401.
+ * @internal
+ */
+export class Transport {
+  tokens: TokenManager | undefined;
+  #requests = 0;
+
+  constructor(readonly opts: TransportOptions) {}
+
+  /** Requests sent so far (all attempts). */
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  /** Sends with retries for transient failures. */
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    const url = resolveUnderTenant(this.opts.base, req.path);
+    return withRetry(() => this.#attemptWithAuth(url, req), this.opts.retry, this.opts.deps, req.signal, req.path);
+  }
+
+  async #attemptWithAuth(url: URL, req: TransportRequest): Promise<TransportResponse> {
+    if (req.bearer !== undefined) return this.#send(url, req, req.bearer);
+    const useAuth = req.auth !== false;
+    if (!useAuth || !this.tokens) return this.#send(url, req, undefined);
+    const token = await this.tokens.get(req.signal);
+    try {
+      return await this.#send(url, req, token);
+    } catch (e) {
+      if (!(isQadError(e) && e.code === "auth" && e.status === 401)) throw e;
+      // The session expired server-side before our clock said so: renew once and replay this request.
+      this.opts.deps.logger.info({ path: req.path }, "qad session rejected (401), renewing token");
+      this.tokens.invalidate(token);
+      const fresh = await this.tokens.get(req.signal);
+      try {
+        return await this.#send(url, req, fresh);
+      } catch (e2) {
+        if (isQadError(e2) && e2.code === "auth" && e2.status === 401) {
+          throw new QadAuthError("QAD rejected a freshly renewed token (HTTP 401)", {
+            status: 401,
+            ...(e2.request ? { request: e2.request } : {}),
+          });
+        }
+        throw e2;
+      }
+    }
+  }
+
+  async #send(url: URL, req: TransportRequest, token: string | undefined): Promise<TransportResponse> {
+    const target = new URL(url);
+    const scoped = req.scoped ?? req.auth !== false;
+    const params: (readonly [string, string])[] = [...(req.query ?? [])];
+    if (scoped && this.opts.domainCode !== undefined) params.push(["domainCode", this.opts.domainCode]);
+    if (scoped && this.opts.domainContext !== undefined) params.push(["domainContext", this.opts.domainContext]);
+    for (const [k, v] of params) target.searchParams.append(k, v);
+    const info: QadRequestInfo = { method: req.method, url: redactUrl(target.toString()) };
+    const headers: Record<string, string> = { accept: "application/json", ...(this.opts.headers ?? {}) };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (scoped && this.opts.workspaceId !== undefined) headers["x-qad-workspace-id"] = this.opts.workspaceId;
+    let body: string | undefined;
+    if (req.form) {
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      body = new URLSearchParams(req.form).toString();
+    } else if (req.json !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(req.json);
+    }
+    if (req.signal?.aborted) throw new QadAbortError(undefined, { request: info, cause: req.signal.reason });
+    this.#requests++;
+    let res: Response;
+    try {
+      res = await ky(target, {
+        method: req.method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+        fetch: this.opts.deps.fetch,
+        retry: 0,
+        throwHttpErrors: false,
+        timeout: this.opts.timeoutMs,
+      });
+    } catch (e) {
+      if (req.signal?.aborted) throw new QadAbortError(undefined, { request: info, cause: req.signal.reason });
+      const timeout = (e as Error)?.name === "TimeoutError";
+      throw new QadHttpError(timeout ? `QAD request timed out after ${this.opts.timeoutMs} ms` : "QAD network error", {
+        request: info,
+        retryable: true,
+        cause: e,
+      });
+    }
+    const requestId = res.headers.get("x-request-id") ?? res.headers.get("x-qad-request-id") ?? undefined;
+    const base = { status: res.status, request: info, ...(requestId ? { requestId } : {}) };
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      throw new QadHttpError("QAD response body could not be read", { ...base, retryable: true, cause: e });
+    }
+    const contentType = res.headers.get("content-type") ?? "";
+    let parsed: unknown;
+    let parseOk = false;
+    if (text.trim() !== "" && !/html|xml/i.test(contentType)) {
+      try {
+        parsed = JSON.parse(text);
+        parseOk = true;
+      } catch {
+        parseOk = false;
+      }
+    }
+    if (res.status === 401) {
+      throw new QadAuthError("QAD session expired or credentials rejected (HTTP 401)", base);
+    }
+    if (res.status === 403) {
+      const errs = parseOk ? extractErrors(parsed) : [];
+      throw new QadPermissionError(`QAD denied access (HTTP 403)${errs[0] ? `: ${errs[0].message}` : ""}`, errs, base);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+      const err: WithRetryAfter = new QadHttpError(`QAD answered HTTP ${res.status}`, {
+        ...base,
+        retryable,
+        bodySnippet: text.slice(0, 500),
+        errors: parseOk ? extractErrors(parsed) : [],
+      });
+      const ra = parseRetryAfter(res.headers.get("retry-after"), this.opts.deps.clock.now());
+      if (ra !== undefined) err.retryAfterMs = ra;
+      throw err;
+    }
+    if (!parseOk) {
+      throw new QadResponseParseError(
+        text.trim() === ""
+          ? "QAD answered with an empty body where JSON was expected"
+          : `QAD answered with a non-JSON body (${contentType || "no content-type"}), e.g. a login page or proxy error`,
+        { ...base, bodySnippet: text.slice(0, 500), contentType },
+      );
+    }
+    return {
+      status: res.status,
+      body: checkEnvelope(parsed, { status: res.status, request: info, ...(requestId ? { requestId } : {}) }),
+      ...(requestId ? { requestId } : {}),
+    };
+  }
+}
+
+function extractErrors(body: unknown): { severity?: number; code?: string; message: string }[] {
+  if (typeof body !== "object" || body === null) return [];
+  const errs = (body as { errors?: unknown }).errors;
+  if (!Array.isArray(errs)) return [];
+  return errs.map((e) => {
+    const r = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
+    return {
+      ...(typeof r.severity === "number" ? { severity: r.severity } : {}),
+      ...(r.code !== undefined ? { code: String(r.code) } : {}),
+      message: typeof r.message === "string" ? r.message : "unknown error",
+    };
+  });
+}
