@@ -6,7 +6,10 @@ import { type SimCustomerRow, toCustomerRow } from "./rows.js";
 
 /** What the QXtend face needs from the simulator's data store (structurally: `QadSimStore` fits). */
 export interface QxtendSimStore {
-  /** Current canonical customer records. */
+  /**
+   * Current canonical customer records. Must return a new array whenever the data changes (QadSimStore does): the
+   * handler maps and sorts each array once and reuses the result while the same array comes back.
+   */
   customers(): readonly unknown[];
   /** The simulator's notion of now. */
   now(): Date;
@@ -204,6 +207,25 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
       },
     });
 
+  const formatDate = (iso: string) => (options.dateStyle === "session" ? simFormatDate(iso, dateFormat) : iso);
+  // The store hands out the same frozen array until its data changes; map and sort each version once.
+  const cache = new WeakMap<object, SimCustomerRow[]>();
+  const sortedRows = (records: readonly unknown[]): SimCustomerRow[] => {
+    let rows = cache.get(records);
+    if (!rows) {
+      rows = [];
+      for (const record of records) {
+        const row = toCustomerRow(record, { nestAddress: options.nestAddress ?? true, formatDate });
+        if (!row) continue;
+        if (options.sharedSetCode !== undefined && row.sharedSetCode !== options.sharedSetCode) continue;
+        rows.push(row);
+      }
+      rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      cache.set(records, rows);
+    }
+    return rows;
+  };
+
   async function handle(req: QxtendSimRequest): Promise<QxtendSimResponse> {
     inspection.requests++;
     const header = (name: string) =>
@@ -302,20 +324,29 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
       return answer(opName, "error", echo, [{ number: 3, description, field: "Filter", data: filter }], []);
     }
 
-    const formatDate = (iso: string) => (options.dateStyle === "session" ? simFormatDate(iso, dateFormat) : iso);
-    const rows: SimCustomerRow[] = [];
-    for (const record of store.customers()) {
-      const row = toCustomerRow(record, { nestAddress: options.nestAddress ?? true, formatDate });
-      if (!row) continue;
-      if (options.sharedSetCode !== undefined && row.sharedSetCode !== options.sharedSetCode) continue;
+    const all = sortedRows(store.customers());
+    const keyClause = clauses.find((c) => c.kind === "key");
+    // Rows are sorted by key, so a key clause is a binary search, not a scan from the start.
+    let lo = 0;
+    if (keyClause) {
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const k = all[mid]!.key;
+        if (keyClause.op === ">" ? k <= keyClause.value : k < keyClause.value) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const limit = Math.min(maxRows, cap);
+    const page: SimCustomerRow[] = [];
+    for (let i = lo; i < all.length && page.length < limit; i++) {
+      const row = all[i]!;
       const keep = clauses.every((c) => {
         if (c.kind === "date") return c.op === ">=" ? row.modDate >= c.date : row.modDate > c.date;
         return c.op === ">" ? row.key > c.value : row.key >= c.value;
       });
-      if (keep) rows.push(row);
+      if (keep) page.push(row);
     }
-    rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const page = rows.slice(0, Math.min(maxRows, cap));
     if (injected?.kind === "warning") {
       inspection.faults++;
       const messages = injected.messages ?? [{ number: 4, description: "Simulated warning", severity: "warning" }];
