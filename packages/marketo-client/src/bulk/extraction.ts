@@ -172,7 +172,8 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       } catch (err) {
         const kind = classify1029(err);
         if (kind === "daily-quota") throw quotaError(err);
-        if (isMarketoError(err) && err.code === "1035" && "updatedAt" in job.filter) {
+        // Checked on the filter sent: a concurrent job may have switched this one already.
+        if (isMarketoError(err) && err.code === "1035" && "updatedAt" in (body["filter"] as object)) {
           this.#fallBackToCreatedAt(state, err.message);
           continue;
         }

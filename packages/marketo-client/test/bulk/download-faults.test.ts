@@ -1,0 +1,162 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BulkApi,
+  MarketoBulkDownloadError,
+  MarketoBulkJobFailedError,
+  MarketoChecksumError,
+  MarketoCsvError,
+} from "../../src/bulk/index.js";
+import { isMarketoError } from "../../src/errors.js";
+import { asRow, LEAD_FIELDS, makeLeads } from "./helpers/data.js";
+import { collect, type Harness, quietLogger, scaledSleep, startHarness } from "./helpers/harness.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const poll = { initialDelayMs: 60_000, maxDelayMs: 60_000 };
+const filter = { createdAt: { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-31T00:00:00Z" } };
+
+async function failure(it: AsyncIterable<unknown>): Promise<{ rows: unknown[]; error: unknown }> {
+  const rows: unknown[] = [];
+  try {
+    for await (const r of it) rows.push(r);
+  } catch (error) {
+    return { rows, error };
+  }
+  return { rows, error: undefined };
+}
+
+describe("bulk file download faults", () => {
+  it("resumes a dropped connection with Range from the last byte received, not from zero", async () => {
+    const leads = makeLeads(60);
+    h = await startHarness({
+      leads,
+      leadFields: LEAD_FIELDS,
+      options: { faults: { dropConnectionAfterBytes: 2_000 } },
+    });
+    const rows = await collect(h.bulk.leads.extract({ filter }, { poll }));
+    expect(rows).toEqual(leads.map((l) => asRow(l)));
+    const requests = h.sim.inspect().fileRequests;
+    const size = h.sim.inspect().jobs[0]?.fileSize as number;
+    expect(size).toBeGreaterThan(2_000);
+    expect(requests).toHaveLength(2);
+    expect(requests[0]).toMatchObject({ range: undefined, status: 200 });
+    const m = /^bytes=(\d+)-(\d+)$/.exec(requests[1]?.range ?? "");
+    expect(m).not.toBeNull();
+    const from = Number(m?.[1]);
+    // Resumed where the bytes stopped arriving (the server sent at most 2000 before dropping), through the end.
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(2_000);
+    expect(Number(m?.[2])).toBe(size - 1);
+    expect(requests[1]?.status).toBe(206);
+    // The Range header really reached the server as sent.
+    expect(h.seen.filter((s) => s.path.endsWith("/file.json")).map((s) => s.range)).toEqual([
+      undefined,
+      requests[1]?.range,
+    ]);
+  });
+
+  it("throws MarketoChecksumError when the file does not match fileChecksum, after the rows it could yield", async () => {
+    const leads = makeLeads(30);
+    h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { faults: { corruptChecksum: true } } });
+    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    expect(error).toBeInstanceOf(MarketoChecksumError);
+    expect((error as MarketoChecksumError).code).toBe("BULK_CHECKSUM");
+    expect(isMarketoError(error)).toBe(true);
+    // Rows were yielded while streaming (a prefix of the file); the last one is held back until verification.
+    expect(rows.length).toBeGreaterThan(20);
+    expect(rows.length).toBeLessThan(30);
+    expect(rows).toEqual(leads.slice(0, rows.length).map((l) => asRow(l)));
+    expect((error as MarketoChecksumError).state?.rowsDelivered).toBe(rows.length);
+  });
+
+  it("throws MarketoCsvError for a file served shorter than announced (no partial row leaks)", async () => {
+    const leads = makeLeads(30);
+    h = await startHarness({
+      leads,
+      leadFields: LEAD_FIELDS,
+      options: { faults: { truncateAtByte: 1_500, truncateMode: "serve" } },
+    });
+    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    expect(error).toBeInstanceOf(MarketoCsvError);
+    expect((error as MarketoCsvError).code).toBe("BULK_TRUNCATED");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows).toEqual(leads.slice(0, rows.length).map((l) => asRow(l)));
+    // It asked for the rest once and got 416: truncated, not a network blip.
+    expect(h.sim.inspect().fileRequests.map((r) => r.status)).toEqual([200, 416]);
+  });
+
+  it("throws MarketoCsvError for a truncated file whose size and checksum agree (bad CSV / short record count)", async () => {
+    const leads = makeLeads(30);
+    h = await startHarness({
+      leads,
+      leadFields: LEAD_FIELDS,
+      options: { faults: { truncateAtByte: 1_777, truncateMode: "file" } },
+    });
+    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    expect(error).toBeInstanceOf(MarketoCsvError);
+    for (const [i, r] of rows.entries()) expect(r).toEqual(asRow(leads[i] as Record<string, unknown>));
+  });
+
+  it("throws MarketoBulkJobFailedError when the job fails", async () => {
+    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { faults: { failJobs: 1 } } });
+    const { error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    expect(error).toBeInstanceOf(MarketoBulkJobFailedError);
+    expect((error as MarketoBulkJobFailedError).jobStatus).toBe("Failed");
+    expect((error as MarketoBulkJobFailedError).code).toBe("BULK_JOB_FAILED");
+  });
+
+  it("cancel() cancels the running Marketo job and ends the loop; a canceled job is a typed error", async () => {
+    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS });
+    const extraction = h.bulk.leads.extract({ filter }, { poll });
+    const run = failure(extraction);
+    // Wait until the job exists, then cancel it.
+    while (h.sim.inspect().jobs.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    await extraction.cancel();
+    const { error } = await run;
+    expect(isMarketoError(error)).toBe(true);
+    expect(h.sim.inspect().jobs[0]?.status).toBe("Canceled");
+
+    // Someone else cancels the job: the extract reports it.
+    const other = h.bulk.leads.extract({ filter }, { poll });
+    const run2 = failure(other);
+    while (h.sim.inspect().jobs.length < 2) await new Promise((r) => setTimeout(r, 5));
+    const id = h.sim.inspect().jobs[1]?.exportId as string;
+    await h.bulk.leads.cancel(id);
+    const { error: e2 } = await run2;
+    expect(e2).toBeInstanceOf(MarketoBulkJobFailedError);
+    expect((e2 as MarketoBulkJobFailedError).code).toBe("BULK_JOB_CANCELED");
+    expect((await h.bulk.leads.status(id)).status).toBe("Canceled");
+  });
+
+  it("gives up with MarketoBulkDownloadError when every resumption fails", async () => {
+    const leads = makeLeads(30);
+    h = await startHarness({ leads, leadFields: LEAD_FIELDS });
+    // A transport whose raw() always answers 200 and then drops the body.
+    const base = h.transport;
+    const describeLeadFields = async () =>
+      LEAD_FIELDS.map((f, i) => ({ id: i, displayName: f.name, dataType: f.dataType, rest: { name: f.name } }));
+    const flaky = new BulkApi(
+      {
+        request: (req) => base.request(req),
+        raw: async () =>
+          new Response(
+            new ReadableStream<Uint8Array>({
+              pull(c) {
+                c.error(new TypeError("terminated"));
+              },
+            }),
+            { status: 200 },
+          ),
+      },
+      { sleep: scaledSleep(h.ctx.timeScale), logger: quietLogger, describeLeadFields },
+    );
+    const { error } = await failure(flaky.leads.extract({ filter }, { poll, maxResumeAttempts: 3 }));
+    expect(error).toBeInstanceOf(MarketoBulkDownloadError);
+    expect((error as MarketoBulkDownloadError).retryable).toBe(true);
+  });
+});
