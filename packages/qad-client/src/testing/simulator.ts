@@ -43,6 +43,8 @@ export interface QadSimulatorOptions {
   tokenTtlMs?: number;
   /** Put `expires_in` in OAuth2 answers (else the client must use the JWT `exp` or securityControl). @default true */
   sendExpiresIn?: boolean;
+  /** Issue JWTs (with `exp`) or opaque tokens (the client must learn the lifetime elsewhere). @default "jwt" */
+  tokenFormat?: "jwt" | "opaque";
   /** Accepted credentials. @default generated test credentials */
   credentials?: Partial<QadSimCredentials>;
   /** Required `x-qad-workspace-id` (others get 403). @default "10USA_10USACO" */
@@ -204,11 +206,11 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
 
   const issueToken = (sub: string): { token: string; expiresAt: number } => {
     const expiresAt = now() + ttl;
-    const token = `${b64url({ alg: "none", typ: "JWT" })}.${b64url({
-      sub,
-      exp: Math.floor(expiresAt / 1000),
-      jti: Math.floor(tokenRandom() * 2 ** 52).toString(36),
-    })}.sim`;
+    const jti = Math.floor(tokenRandom() * 2 ** 52).toString(36);
+    const token =
+      options.tokenFormat === "opaque"
+        ? `opaque-${jti}`
+        : `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ sub, exp: Math.floor(expiresAt / 1000), jti })}.sim`;
     tokens.set(token, expiresAt);
     return { token, expiresAt };
   };

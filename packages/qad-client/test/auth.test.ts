@@ -1,0 +1,195 @@
+import { type Customer, type Logger, QadAuthError, QadClient } from "@ml/qad-client";
+import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
+import { afterEach, describe, expect, it } from "vitest";
+
+let sim: QadSimulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+function manualClock(start = Date.parse("2026-03-02T09:00:00Z")) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+function capturingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = (obj: object, msg?: string) => void lines.push(`${msg ?? ""} ${JSON.stringify(obj)}`);
+  return { lines, debug: log, info: log, warn: log, error: log };
+}
+
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+describe("auth", () => {
+  it("password grant: POST oauth/token with the form QAD uses, then Bearer", async () => {
+    sim = await startQadSimulator({ customers: 5 });
+    const qad = new QadClient({ ...sim.clientOptions });
+    expect(await all(qad.customers.list())).toHaveLength(5);
+    const insp = sim.inspect();
+    expect(insp.authCalls).toBe(1);
+    expect(insp.lastRequestByPath["oauth/token"]?.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+    expect(insp.lastHeaders.authorization).toMatch(/^Bearer .+/);
+    expect(insp.lastHeaders["x-qad-workspace-id"]).toBe("10USA_10USACO");
+  });
+
+  it("client credentials, session login (JWT) and a token provider all work", async () => {
+    sim = await startQadSimulator({ customers: 3 });
+    const { credentials: c } = sim;
+    const viaCc = new QadClient({
+      ...sim.clientOptions,
+      auth: { kind: "clientCredentials", clientId: c.clientId, clientSecret: c.clientSecret },
+    });
+    expect(await all(viaCc.customers.list())).toHaveLength(3);
+    const viaSession = new QadClient({
+      ...sim.clientOptions,
+      auth: { kind: "session", username: c.username, password: c.password },
+    });
+    expect(await all(viaSession.customers.list())).toHaveLength(3);
+    expect(sim.inspect().requestsByPath["api/qracore/login"]).toBe(1);
+
+    // A provider that logs in itself (e.g. a vault): the client asks again with forceRefresh after a 401.
+    const calls: boolean[] = [];
+    const res = await fetch(`${sim.tenantUrl}/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        client_id: c.clientId,
+        grant_type: "password",
+        username: c.username,
+        password: c.password,
+      }),
+    });
+    const first = ((await res.json()) as { access_token: string }).access_token;
+    const s = sim;
+    const viaProvider = new QadClient({
+      ...sim.clientOptions,
+      auth: {
+        kind: "provider",
+        getToken: async ({ forceRefresh }) => {
+          calls.push(forceRefresh);
+          if (!forceRefresh) return first;
+          const r = await fetch(`${s.tenantUrl}/oauth/token`, {
+            method: "POST",
+            body: new URLSearchParams({
+              client_id: c.clientId,
+              grant_type: "password",
+              username: c.username,
+              password: c.password,
+            }),
+          });
+          return ((await r.json()) as { access_token: string }).access_token;
+        },
+      },
+    });
+    expect(await all(viaProvider.customers.list())).toHaveLength(3);
+    sim.expireSessions();
+    expect(await all(viaProvider.customers.list())).toHaveLength(3);
+    expect(calls).toEqual([false, true]);
+  });
+
+  it("a session expiring mid-list is renewed once and the list completes", async () => {
+    sim = await startQadSimulator({ customers: 100 });
+    const qad = new QadClient({ ...sim.clientOptions, pageSize: 10 });
+    let n = 0;
+    const got: Customer[] = [];
+    for await (const c of qad.customers.list()) {
+      got.push(c);
+      // After 35 records (page 4 in flight next), the server drops every session.
+      if (++n === 35) sim.faults.inject({ kind: "sessionExpired", path: "api/qracore/browses" });
+    }
+    expect(got.map((c) => c.customerCode)).toEqual(sim.data.customers().map((c) => (c as Customer).customerCode));
+    const insp = sim.inspect();
+    expect(insp.unauthorized).toBe(1);
+    expect(insp.authCalls).toBe(2);
+    expect(qad.stats().tokenRenewals).toBe(2);
+  });
+
+  it("renews before expiry from expires_in, without a 401", async () => {
+    const clock = manualClock();
+    sim = await startQadSimulator({ customers: 3, clock, tokenTtlMs: 10 * 60_000 });
+    const qad = new QadClient({ ...sim.clientOptions, clock, token: { refreshMarginMs: 60_000 } });
+    await all(qad.customers.list());
+    clock.advance(8 * 60_000); // still valid, outside the margin
+    await all(qad.customers.list());
+    expect(sim.inspect().authCalls).toBe(1);
+    clock.advance(90_000); // 9.5 minutes: inside the 60 s margin → renewed early
+    await all(qad.customers.list());
+    const insp = sim.inspect();
+    expect(insp.authCalls).toBe(2);
+    expect(insp.unauthorized).toBe(0);
+  });
+
+  it("learns the lifetime from the JWT exp when the answer has no expires_in", async () => {
+    const clock = manualClock();
+    sim = await startQadSimulator({ customers: 2, clock, tokenTtlMs: 5 * 60_000, sendExpiresIn: false });
+    const qad = new QadClient({ ...sim.clientOptions, clock, token: { securityControlPath: false } });
+    await all(qad.customers.list());
+    clock.advance(4.5 * 60_000);
+    await all(qad.customers.list());
+    expect(sim.inspect()).toMatchObject({ authCalls: 2, unauthorized: 0 });
+    expect(sim.inspect().requestsByPath["api/qracore/securityControl"]).toBeUndefined();
+  });
+
+  it("reads sessionLength/timeoutMinutes from securityControl for an opaque token", async () => {
+    const clock = manualClock();
+    sim = await startQadSimulator({
+      customers: 2,
+      clock,
+      tokenTtlMs: 20 * 60_000,
+      sendExpiresIn: false,
+      tokenFormat: "opaque",
+    });
+    const qad = new QadClient({ ...sim.clientOptions, clock });
+    await all(qad.customers.list());
+    expect(sim.inspect().requestsByPath["api/qracore/securityControl"]).toBe(1);
+    clock.advance(18 * 60_000);
+    await all(qad.customers.list());
+    expect(sim.inspect().authCalls).toBe(1);
+    clock.advance(90_000); // 19.5 of 20 minutes: renewed early
+    await all(qad.customers.list());
+    expect(sim.inspect()).toMatchObject({ authCalls: 2, unauthorized: 0 });
+  });
+
+  it("concurrent callers share one login and one renewal after a 401", async () => {
+    sim = await startQadSimulator({ customers: 2 });
+    const qad = new QadClient({ ...sim.clientOptions });
+    const call = () => qad.get("api/qracore/securityControl");
+    await Promise.all(Array.from({ length: 12 }, call));
+    expect(sim.inspect().authCalls).toBe(1);
+    sim.expireSessions();
+    await Promise.all(Array.from({ length: 12 }, call));
+    expect(sim.inspect().authCalls).toBe(2);
+  });
+
+  it("bad credentials: typed QadAuthError with no secret in it or in the logs", async () => {
+    sim = await startQadSimulator({ customers: 2 });
+    const logger = capturingLogger();
+    const password = "hunter2-Sup3r-Secret";
+    const qad = new QadClient({
+      ...sim.clientOptions,
+      logger,
+      auth: {
+        kind: "password",
+        clientId: sim.credentials.clientId,
+        clientSecret: "cs-Very-Secret",
+        username: "mfg",
+        password,
+      },
+    });
+    const err = await all(qad.customers.list()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QadAuthError);
+    const dump = JSON.stringify({
+      err,
+      message: (err as Error).message,
+      stack: (err as Error).stack,
+      logs: logger.lines,
+    });
+    expect(dump).not.toContain(password);
+    expect(dump).not.toContain("cs-Very-Secret");
+    expect(sim.inspect().requestsByPath["api/qracore/browses"]).toBeUndefined();
+  });
+});
