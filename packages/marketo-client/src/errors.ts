@@ -189,3 +189,30 @@ export class MarketoValidationError extends MarketoError {
     this.issues = options.issues ?? [];
   }
 }
+
+/**
+ * A sync split into several requests where some requests failed (after retries) and others succeeded. Nothing is lost:
+ * `partial` holds the results of the records that were processed, `failedIndexes` the input indexes to send again.
+ * `code` and `retryable` are those of the first failure, which is also the `cause`.
+ */
+export class MarketoSyncIncompleteError extends MarketoError {
+  /** Results of the records Marketo processed, in input order. */
+  readonly partial: {
+    results: import("./resources/types.js").RecordResult[];
+    requestIds: string[];
+    warnings: string[];
+  };
+  /** Input indexes whose request failed. */
+  readonly failedIndexes: number[];
+  constructor(
+    message: string,
+    options: MarketoErrorOptions & {
+      partial: { results: import("./resources/types.js").RecordResult[]; requestIds: string[]; warnings: string[] };
+      failedIndexes: number[];
+    },
+  ) {
+    super(message, options);
+    this.partial = options.partial;
+    this.failedIndexes = options.failedIndexes;
+  }
+}

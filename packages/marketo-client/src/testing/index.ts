@@ -1,1 +1,19 @@
-export const TESTING = true;
+export type {
+  BulkSimFileRequest,
+  BulkSimInspection,
+  BulkSimulator,
+  BulkSimulatorFaults,
+  BulkSimulatorOptions,
+  BulkSyntheticOptions,
+} from "./bulk/index.js";
+export type { SimActivity, SimContext, SimRequest, SimResponse } from "./context.js";
+export type { FaultCode, FaultSpec, InjectedFault } from "./faults.js";
+export type {
+  MarketoSimulator,
+  MarketoSimulatorOptions,
+  SimActivitySeed,
+  SimCallRecord,
+  SimInspection,
+  SimObjectData,
+} from "./simulator.js";
+export { startMarketoSimulator } from "./simulator.js";
