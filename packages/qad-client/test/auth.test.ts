@@ -10,7 +10,12 @@ afterEach(async () => {
 
 function manualClock(start = Date.parse("2026-03-02T09:00:00Z")) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 function capturingLogger(): Logger & { lines: string[] } {

@@ -455,7 +455,8 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     const action = params.get("pageAction");
     const callId = params.get("callId") ?? "";
     // QAD's behaviour: without paging parameters the browse answers 200 with no rows.
-    if (!Number.isInteger(page) || page < 1 || !action || !Number.isInteger(pageSize) || pageSize < 1) {
+    const unpaged = !Number.isInteger(page) || page < 1 || !action || !Number.isInteger(pageSize) || pageSize < 1;
+    if (unpaged || (page === 1 && action !== "first")) {
       send(res, 200, { data: [], auxillaryData: { HasMoreParams: "false" } });
       return;
     }
