@@ -110,7 +110,7 @@ describe("incremental polling", () => {
     const bad = p3.rows.find(isQadInvalidRecord);
     expect(bad?.key).toBe("SS1/C000008");
     expect(bad?.issues.join("\n")).toMatch(/^name: /m);
-    expect((bad?.raw as { customerCode?: string }).customerCode).toBe("C000008");
+    expect((bad?.raw as { customerCode?: string } | undefined)?.customerCode).toBe("C000008");
 
     // Nothing changed: nothing comes back, not even the invalid row.
     const p4 = await poll(qad, p3.cp);
