@@ -123,6 +123,12 @@ export const qxtendOptionsSchema = z.object({
    * @default /time(d)?[\s-]?out|temporar|unavailable|busy|try again|deadlock|in use by|record lock|locked/i
    */
   transientPattern: z.instanceof(RegExp).optional(),
+  /**
+   * `verify`: fail with QadResponseParseError when rows are not in key order (case-insensitive, trailing blanks
+   * ignored, as Progress compares) or repeat the previous page's last key, since key paging would then skip or
+   * loop. `trust`: skip the check (a site collation that orders differently). @default "verify"
+   */
+  keyOrder: z.enum(["verify", "trust"]).default("verify"),
   /** Per-request timeout in ms (covers connect and body). @default 60000 */
   timeoutMs: z.number().int().positive().default(60_000),
   /** Retry policy. */

@@ -95,6 +95,20 @@ describe("defensive parsing of QXtend answers", () => {
     expect((e as Error).message).toMatch(/does not apply the key filter/);
   });
 
+  it("rows out of key order are refused (key paging would skip rows) unless keyOrder is trust", async () => {
+    const rows = (...ks: string[]) =>
+      `<Envelope><Body><r><result>success</result>${ks.map((k) => `<cm_mstr><cm_addr>${k}</cm_addr><ad_name>n</ad_name></cm_mstr>`).join("")}</r></Body></Envelope>`;
+    serve({ body: rows("B", "A") });
+    const e = await failure(read(5));
+    expect(e).toBeInstanceOf(QadResponseParseError);
+    expect((e as Error).message).toMatch(/not in key order/);
+    // Case and trailing blanks do not count, as in Progress comparisons.
+    serve({ body: rows("a", "B ", "b", "c") });
+    expect((await read(5)).flat()).toHaveLength(4);
+    serve({ body: rows("B", "A") });
+    expect((await read(5, { keyOrder: "trust" })).flat()).toHaveLength(2);
+  });
+
   it("a row without the key field cannot be paged and is reported", async () => {
     serve({
       body: `<Envelope><Body><r><result>success</result><cm_mstr><ad_name>x</ad_name></cm_mstr></r></Body></Envelope>`,

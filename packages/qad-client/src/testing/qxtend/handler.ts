@@ -100,6 +100,13 @@ const text = (v: unknown): string | undefined => {
   return o && typeof o["#text"] === "string" ? o["#text"] : o && Object.keys(o).length === 0 ? "" : undefined;
 };
 
+/** Progress's default CHARACTER collation, roughly: case-insensitive, trailing blanks ignored. */
+function collate(a: string, b: string): number {
+  const x = a.toUpperCase().replace(/ +$/, "");
+  const y = b.toUpperCase().replace(/ +$/, "");
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 function simParseDate(literal: string, format: QadDateFormat, pivot: number): string | undefined {
   const sep = format.includes("/") ? "/" : format.includes(".") ? "." : "-";
   const names = format.split(sep);
@@ -220,7 +227,7 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
         if (options.sharedSetCode !== undefined && row.sharedSetCode !== options.sharedSetCode) continue;
         rows.push(row);
       }
-      rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      rows.sort((a, b) => collate(a.key, b.key));
       cache.set(records, rows);
     }
     return rows;
@@ -332,8 +339,8 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
       let hi = all.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        const k = all[mid]!.key;
-        if (keyClause.op === ">" ? k <= keyClause.value : k < keyClause.value) lo = mid + 1;
+        const c = collate(all[mid]!.key, keyClause.value);
+        if (keyClause.op === ">" ? c <= 0 : c < 0) lo = mid + 1;
         else hi = mid;
       }
     }
@@ -343,7 +350,8 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
       const row = all[i]!;
       const keep = clauses.every((c) => {
         if (c.kind === "date") return c.op === ">=" ? row.modDate >= c.date : row.modDate > c.date;
-        return c.op === ">" ? row.key > c.value : row.key >= c.value;
+        const k = collate(row.key, c.value);
+        return c.op === ">" ? k > 0 : k >= 0;
       });
       if (keep) page.push(row);
     }
