@@ -1,1 +1,62 @@
-export const PACKAGE_NAME = "@ml/qad-marketo-sync";
+export { arraySource } from "./adapters/array-source.js";
+export type { ErrorInfo, SyncErrorCode, SyncErrorOptions } from "./errors.js";
+export { isSyncError, LeaseLostError, SyncConfigError, SyncError } from "./errors.js";
+export type { StageCounts, SyncEventName, SyncEvents, SyncListener } from "./events.js";
+export { payloadHash, stableStringify } from "./hashing.js";
+export type { Clock, Logger, Sleep } from "./internal/runtime.js";
+export type { MappingExtension } from "./mapping/defaults.js";
+export {
+  defaultCompanyFields,
+  defaultExternalCompanyId,
+  defaultLeadFields,
+  defaultMapping,
+  defaultNamedAccountFields,
+  extendMapping,
+} from "./mapping/defaults.js";
+export type { FieldMap, FieldPath, FieldRule, FieldValue, LeadInput, SyncMapping } from "./mapping/mapping.js";
+export type {
+  ActivityInfo,
+  ActivityRead,
+  CrmObject,
+  CustomerSource,
+  GatewayCallOptions,
+  GatewayCapability,
+  GatewayRecordResult,
+  GatewayUsage,
+  InvalidSourceItem,
+  JsonValue,
+  MarketoGateway,
+  MarketoPayload,
+  NamedAccountWriteMode,
+  OpportunityInfo,
+  Reason,
+  SalesPersonInfo,
+  SourceItem,
+  SourceRead,
+  SourceRecordItem,
+} from "./ports.js";
+export type { AccountContext, OpportunitySummary } from "./readback/account-context.js";
+export { emptyAccountContext, foldActivity, foldOpportunities } from "./readback/account-context.js";
+export type { ReadBackOptions, ReadBackResult } from "./readback/readback.js";
+export type { Schedule, ScheduleOptions } from "./schedule.js";
+export type { SourceContact, SourceCustomer } from "./source/customer-schema.js";
+export { sourceContactSchema, sourceCustomerSchema } from "./source/customer-schema.js";
+export type {
+  AuditEntry,
+  AuditQuery,
+  AuditStore,
+  BatchCommit,
+  Lease,
+  LeaseAcquisition,
+  Outcome,
+  RecordKind,
+  RunRecord,
+  RunStatus,
+  SyncedState,
+  WritableKind,
+} from "./store/audit-store.js";
+export type { MemoryStoreOptions } from "./store/memory-store.js";
+export { createMemoryStore } from "./store/memory-store.js";
+export type { OutcomeCounts, RunSummary } from "./summary.js";
+export type { ReplaySelector, RunOptions, RunOutcome, Sync, SyncOptions } from "./sync.js";
+export { createSync, defaultIsFatal, SOURCE_CHECKPOINT } from "./sync.js";

@@ -1,0 +1,63 @@
+import type { Emitter } from "../events.js";
+import type { Logger } from "../internal/runtime.js";
+import type { CrmObject, GatewayCapability, MarketoGateway } from "../ports.js";
+
+/**
+ * What the engine may write on this instance, for one run: probed before the first write, flipped to read-only by
+ * any 1018 answer (per record or per request), never flipped back within a run.
+ * @internal
+ */
+export class CapabilityTracker {
+  readonly #known = new Map<CrmObject, GatewayCapability>();
+  readonly #gateway: MarketoGateway;
+  readonly #emitter: Emitter;
+  readonly #logger: Logger;
+
+  constructor(gateway: MarketoGateway, emitter: Emitter, logger: Logger) {
+    this.#gateway = gateway;
+    this.#emitter = emitter;
+    this.#logger = logger;
+  }
+
+  /** Probes once per run; a failed probe assumes writable and lets a 1018 correct it. */
+  async probe(object: CrmObject, signal?: AbortSignal): Promise<GatewayCapability> {
+    const known = this.#known.get(object);
+    if (known) return known;
+    let cap: GatewayCapability;
+    try {
+      cap = await this.#gateway.capability(object, { signal });
+    } catch (e) {
+      this.#logger.warn(
+        { object, err: e instanceof Error ? e.message : String(e) },
+        "capability probe failed; assuming writable until Marketo says 1018",
+      );
+      cap = { object, writable: true, source: "default" };
+    }
+    // A 1018 learned while the probe was in flight wins.
+    const raced = this.#known.get(object);
+    if (raced) return raced;
+    this.#known.set(object, cap);
+    this.#emitter.emit("capability", cap);
+    return cap;
+  }
+
+  writable(object: CrmObject): boolean {
+    return this.#known.get(object)?.writable ?? true;
+  }
+
+  reason(object: CrmObject): string {
+    return this.#known.get(object)?.reason ?? `${object} are owned by a CRM sync`;
+  }
+
+  markReadOnly(object: CrmObject, reason: string): void {
+    if (this.#known.get(object)?.writable === false) return;
+    const cap: GatewayCapability = { object, writable: false, source: "1018", reason };
+    this.#known.set(object, cap);
+    this.#logger.warn({ object, reason }, "Marketo answered 1018: object is read-only, reading it instead");
+    this.#emitter.emit("capability", cap);
+  }
+
+  readOnly(): { object: string; reason?: string | undefined }[] {
+    return [...this.#known.values()].filter((c) => !c.writable).map((c) => ({ object: c.object, reason: c.reason }));
+  }
+}

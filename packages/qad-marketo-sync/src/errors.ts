@@ -1,0 +1,86 @@
+/**
+ * The one error hierarchy of `@ml/qad-marketo-sync`. Every error carries a stable `code` and a `retryable` flag;
+ * none carries a secret. Use {@link isSyncError} rather than `instanceof` when more than one copy of the package may be
+ * loaded (ESM and CJS): the guard checks a brand shared by all copies.
+ *
+ * @module
+ */
+
+const BRAND = Symbol.for("@ml/qad-marketo-sync/error");
+
+/** Stable machine-readable codes of this package's errors. */
+export type SyncErrorCode = "config" | "already_running" | "lease_lost" | "store" | "source" | "gateway" | "aborted";
+
+/** Options every {@link SyncError} accepts. */
+export interface SyncErrorOptions {
+  /** Whether trying again later may succeed. */
+  retryable?: boolean;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/** Base class of every error this package throws. */
+export class SyncError extends Error {
+  /** Machine-readable code. */
+  readonly code: SyncErrorCode;
+  /** Whether trying again later may succeed. */
+  readonly retryable: boolean;
+
+  constructor(code: SyncErrorCode, message: string, options: SyncErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
+  }
+}
+
+/** Invalid engine, mapping or store configuration. */
+export class SyncConfigError extends SyncError {
+  constructor(message: string, options: SyncErrorOptions = {}) {
+    super("config", message, options);
+  }
+}
+
+/** A store write was refused because this runner no longer holds the tenant pair's lease. */
+export class LeaseLostError extends SyncError {
+  constructor(message: string, options: SyncErrorOptions = {}) {
+    super("lease_lost", message, { retryable: true, ...options });
+  }
+}
+
+/** True for any error thrown by this package, from any loaded copy of it. */
+export function isSyncError(e: unknown): e is SyncError {
+  return typeof e === "object" && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** The parts of a foreign error (client, store) the engine keeps: never its request, body or cause. */
+export interface ErrorInfo {
+  /** Code from the error (`"606"`, `"http"`, ...) or `"unknown"`. */
+  code: string;
+  /** Message (clients redact secrets before constructing it). */
+  message: string;
+  /** Whether the error says trying again may succeed. */
+  retryable: boolean;
+  /** Request id, when the error carried one. */
+  requestId?: string | undefined;
+}
+
+const SECRETISH = /(client_secret|password|access_token|refresh_token|token)=([^&\s]+)/gi;
+
+/** Extracts an {@link ErrorInfo} from anything thrown, redacting secret-looking query values. @internal */
+export function errorInfo(e: unknown): ErrorInfo {
+  if (typeof e === "object" && e !== null) {
+    const r = e as Record<string, unknown>;
+    const code = r.code === undefined ? "unknown" : String(r.code);
+    const message = typeof r.message === "string" ? r.message : String(e);
+    const info: ErrorInfo = {
+      code,
+      message: message.replace(SECRETISH, "$1=[redacted]"),
+      retryable: r.retryable === true,
+    };
+    if (typeof r.requestId === "string") info.requestId = r.requestId;
+    return info;
+  }
+  return { code: "unknown", message: String(e).replace(SECRETISH, "$1=[redacted]"), retryable: false };
+}
