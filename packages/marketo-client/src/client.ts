@@ -5,6 +5,7 @@
  */
 import { InMemoryTokenCache } from "./auth/token-cache.js";
 import { TokenManager } from "./auth/token-manager.js";
+import { BulkApi } from "./bulk/index.js";
 import { Capabilities } from "./capabilities.js";
 import { type MarketoClientOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import { Redactor } from "./internal/redact.js";
@@ -70,6 +71,8 @@ export class MarketoClient {
   readonly activities: Activities;
   /** API usage. */
   readonly stats: Stats;
+  /** Bulk extract of leads and activities (streamed, resumable). */
+  readonly bulk: BulkApi;
   /** Whether CRM-owned objects are writable. */
   readonly capabilities: Capabilities;
   /** The transport every call goes through (for advanced use: endpoints without a resource). */
@@ -151,6 +154,14 @@ export class MarketoClient {
     this.salesPersons = new SalesPersons(ctx);
     this.activities = new Activities(ctx);
     this.stats = new Stats(ctx);
+    this.bulk = new BulkApi(this.transport, {
+      clock: runtime.clock,
+      sleep: runtime.sleep,
+      random: runtime.random,
+      logger: runtime.logger,
+      describeLeadFields: () => this.leads.describe(),
+      describeActivityTypes: () => this.activities.types(),
+    });
   }
 
   /** Base URLs in use. */
@@ -185,9 +196,11 @@ export class MarketoClient {
     if (every === undefined || this.#usageSyncing || this.#limiter.callsMade < this.#usageNext) return;
     this.#usageSyncing = true;
     this.#usageNext = this.#limiter.callsMade + every;
+    const before = this.#limiter.callsMade;
     this.stats
       .usage()
-      .then((u) => this.#limiter.raiseDailyUsed(u.total))
+      // Marketo's total may miss calls granted while the usage call was under way: count those on top (conservative).
+      .then((u) => this.#limiter.raiseDailyUsed(u.total + (this.#limiter.callsMade - before)))
       .catch((error: unknown) => this.#runtime.logger.debug({ err: error }, "marketo: usage sync failed"))
       .finally(() => {
         this.#usageSyncing = false;

@@ -46,7 +46,7 @@ export interface MarketoLimitsOptions {
   /**
    * Calls left untouched at the end of the day: this client stops at `dailyQuota - dailyReserve` with a
    * `MarketoQuotaExceededError` (code `DAILY_BUDGET`), leaving room for other integrations and people.
-   * @default 500
+   * @default 1% of dailyQuota, at most 500
    */
   dailyReserve?: number;
   /**
@@ -211,7 +211,7 @@ export function resolveConfig(options: MarketoClientOptions): ResolvedConfig {
     windowMs,
     maxConcurrent: o.limits?.maxConcurrent ?? 5,
     dailyQuota: o.limits?.dailyQuota ?? 50_000,
-    dailyReserve: o.limits?.dailyReserve ?? 500,
+    dailyReserve: o.limits?.dailyReserve ?? Math.min(500, Math.floor((o.limits?.dailyQuota ?? 50_000) / 100)),
     rateLimitPauseMs: o.limits?.rateLimitPauseMs ?? windowMs / 4,
     concurrencyPauseMs: o.limits?.concurrencyPauseMs ?? windowMs / 20,
     leaseMs: o.limits?.leaseMs ?? 360_000,

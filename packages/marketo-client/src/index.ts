@@ -1,5 +1,6 @@
 export type { CachedToken, TokenCache } from "./auth/token-cache.js";
 export { InMemoryTokenCache } from "./auth/token-cache.js";
+export * from "./bulk/index.js";
 export type { Capability, CapabilityObject } from "./capabilities.js";
 export { Capabilities } from "./capabilities.js";
 export type { QuotaSnapshot } from "./client.js";

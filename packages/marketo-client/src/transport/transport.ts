@@ -75,6 +75,19 @@ export interface TransportOptions {
 }
 
 const BOUND = Symbol("outcome");
+const TOKEN = Symbol("token");
+
+/** Remembers which token an answer was judged for, so a 601/602 invalidates exactly that one. */
+function judgedWith<R>(token: string, judge: () => R): R {
+  try {
+    return judge();
+  } catch (error) {
+    if (typeof error === "object" && error !== null) {
+      Object.defineProperty(error, TOKEN, { value: token, enumerable: false, configurable: true });
+    }
+    throw error;
+  }
+}
 
 /** Whether the failed attempt may have been executed by Marketo. */
 type Outcome = "not-executed" | "unknown";
@@ -132,8 +145,8 @@ export class Transport {
    */
   async request<T = unknown>(req: TransportRequest): Promise<Envelope<T>> {
     const env = await this.#withRetry(req, async () => {
-      const { response, text, prepared } = await this.#send(req, true);
-      return this.#judge(response, text ?? "", prepared);
+      const { response, text, prepared, token } = await this.#send(req, true);
+      return judgedWith(token, () => this.#judge(response, text ?? "", prepared));
     });
     return toEnvelope<T>(env);
   }
@@ -145,10 +158,10 @@ export class Transport {
    */
   async raw(req: TransportRequest): Promise<Response> {
     return this.#withRetry(req, async () => {
-      const { response, text, prepared } = await this.#send(req, false);
+      const { response, text, prepared, token } = await this.#send(req, false);
       if (text !== undefined) {
         // JSON answer: an envelope. A failure is thrown; a success is handed back as a fresh Response.
-        this.#judge(response, text, prepared);
+        judgedWith(token, () => this.#judge(response, text, prepared));
         return new Response(text, { status: response.status, headers: response.headers });
       }
       return response;
@@ -202,6 +215,8 @@ export class Transport {
       return await attempt();
     } catch (error) {
       if (!(error instanceof MarketoApiError) || actionFor(error.code) !== "renew") throw error;
+      const used = (error as unknown as Record<symbol, unknown>)[TOKEN];
+      if (typeof used === "string") this.#o.auth.invalidate(used);
       this.#o.runtime.logger.debug({ code: error.code }, "marketo: token rejected, renewing once");
       try {
         return await attempt();
@@ -262,7 +277,7 @@ export class Transport {
   async #send(
     req: TransportRequest,
     readBody: boolean,
-  ): Promise<{ response: Response; text: string | undefined; prepared: Prepared }> {
+  ): Promise<{ response: Response; text: string | undefined; prepared: Prepared; token: string }> {
     const { limiter, auth, runtime } = this.#o;
     const slot: LimiterSlot = await limiter.acquire(req.signal);
     let prepared: Prepared | undefined;
@@ -288,7 +303,7 @@ export class Transport {
       }
       const type = response.headers.get("content-type") ?? "";
       const text = readBody || /json/i.test(type) || !response.ok ? await response.text() : undefined;
-      return { response, text, prepared };
+      return { response, text, prepared, token };
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason;
       if (isMarketoError(error)) throw sent ? error : mark(error, outcomeOf(error));
