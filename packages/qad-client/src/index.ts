@@ -71,7 +71,6 @@ export { customerKey, type EntityRecordMap, recordKey } from "./records/entities
 export { isQadInvalidRecord, QadInvalidRecord } from "./records/invalid-record.js";
 export { EntityResource, type ListOptions, type QadList } from "./resources/entity-resource.js";
 export { DEFAULT_REST_ENTITIES, type RestEntitiesOptions, type RestEntityConfig } from "./rest/entities.js";
-export { RestBackend } from "./rest/rest-backend.js";
 export type { RetryOptions } from "./retry.js";
 export { parseTenantUrl, type TenantUrlOptions } from "./tenant.js";
 export type { InvalidRowMode } from "./validate.js";

@@ -1,4 +1,5 @@
 export { type RestFault, type RestFaultKind, RestSimFaults } from "./faults.js";
+export * from "./qxtend/index.js";
 export {
   type QadSimCredentials,
   type QadSimData,
