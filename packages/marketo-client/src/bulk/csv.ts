@@ -1,6 +1,6 @@
 import { CsvError, parse } from "csv-parse";
 import { MarketoCsvError } from "./errors.js";
-import type { BulkFormat, BulkRow } from "./types.js";
+import type { BulkExtractState, BulkFormat, BulkRow } from "./types.js";
 
 /** Field delimiter of each export format. */
 export const DELIMITERS: Record<BulkFormat, string> = { CSV: ",", TSV: "\t", SSV: " " };
@@ -16,21 +16,20 @@ export interface ParseRowsOptions {
   skipRows: number;
   /** Rows the file must hold (`numberOfRecords`), checked before the last row is released. */
   expectedRows?: number | undefined;
-  /** Called as each row is handed over, with the count of rows of this file delivered so far (skipped ones included). */
-  onDelivered(rowsOfFile: number): void;
   /** Builds the error context (state, export id) at the moment of failure. */
-  errorContext(): { exportId?: string | undefined; state?: import("./types.js").BulkExtractState | undefined };
+  errorContext(): { exportId?: string | undefined; state?: BulkExtractState | undefined };
 }
 
 /**
- * Parses a byte stream with csv-parse, one chunk at a time, so memory stays constant whatever the file size. The
- * source verifies size and checksum before it ends; the last parsed row is held back until then, so a truncated or
- * corrupt file never releases its final (possibly partial) row.
+ * Parses a byte stream with csv-parse, one chunk at a time, so memory stays constant whatever the file size, and
+ * yields the rows of each chunk as one batch (one async step per chunk, not per row). The source verifies size and
+ * checksum before it ends; the last parsed row is held back until then, so a truncated or corrupt file never
+ * releases its final (possibly partial) row.
  */
-export async function* parseRows(
+export async function* parseBatches(
   chunks: AsyncIterable<Uint8Array>,
   options: ParseRowsOptions,
-): AsyncGenerator<BulkRow> {
+): AsyncGenerator<BulkRow[]> {
   const parser = parse({
     delimiter: DELIMITERS[options.format],
     // Only \n and \r\n end a record: U+2028/U+2029 and lone \r inside values stay in the value.
@@ -45,7 +44,6 @@ export async function* parseRows(
   const { nullLiteral, stripNul } = options;
   let header: string[] | undefined;
   let parsed = 0;
-  let delivered = 0;
   let held: BulkRow | undefined;
 
   const toRow = (values: string[], keys: string[]): BulkRow => {
@@ -72,8 +70,9 @@ export async function* parseRows(
     }
     throw err;
   };
-  // Pulls every record the parser has ready; returns rows to release (all but the held-back last one).
-  const drain = function* (): Generator<BulkRow> {
+  // Pulls every record the parser has ready; returns the rows to release (all but the held-back latest one).
+  const drain = (): BulkRow[] => {
+    const out: BulkRow[] = [];
     for (let rec = parser.read() as string[] | null; rec !== null; rec = parser.read() as string[] | null) {
       if (header === undefined) {
         header = stripNul ? rec.map((h) => h.replaceAll("\0", "")) : rec;
@@ -82,28 +81,21 @@ export async function* parseRows(
       parsed++;
       if (parsed <= options.skipRows) continue;
       const row = toRow(rec, header);
-      if (held !== undefined) yield held;
+      if (held !== undefined) out.push(held);
       held = row;
     }
+    return out;
   };
 
   for await (const chunk of chunks) {
     parser.write(chunk);
     if (parser.errored) fail(parser.errored);
-    for (const row of drain()) {
-      delivered++;
-      // Counted before the yield: a consumer that stops after receiving the row never resumes this generator.
-      options.onDelivered(options.skipRows + delivered);
-      yield row;
-    }
+    const batch = drain();
+    if (batch.length > 0) yield batch;
   }
   parser.end();
   if (parser.errored) fail(parser.errored);
-  for (const row of drain()) {
-    delivered++;
-    options.onDelivered(options.skipRows + delivered);
-    yield row;
-  }
+  const batch = drain();
   if (parser.errored) fail(parser.errored);
   if (options.expectedRows !== undefined && parsed !== options.expectedRows) {
     const ctx = options.errorContext();
@@ -112,11 +104,7 @@ export async function* parseRows(
       { code: "BULK_TRUNCATED", ...ctx },
     );
   }
-  if (held !== undefined) {
-    const last = held;
-    held = undefined;
-    delivered++;
-    options.onDelivered(options.skipRows + delivered);
-    yield last;
-  }
+  if (held !== undefined) batch.push(held);
+  held = undefined;
+  if (batch.length > 0) yield batch;
 }

@@ -1,5 +1,5 @@
 import { isMarketoError } from "../errors.js";
-import { parseRows } from "./csv.js";
+import { parseBatches } from "./csv.js";
 import { downloadFile } from "./download.js";
 import { attachState, MarketoBulkError } from "./errors.js";
 import {
@@ -102,10 +102,38 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
   [Symbol.asyncIterator](): AsyncIterator<BulkRow> {
     if (this.#started) throw new MarketoBulkError("A BulkExtraction can be iterated once", { code: "BULK_REUSED" });
     this.#started = true;
-    return this.#run();
+    // Rows travel in batches (one per downloaded chunk) and are handed out one by one here, so a row costs one
+    // promise, not one per generator layer. Counting happens as each row is handed out: a consumer that stops after
+    // a row has had exactly the rows the state says.
+    const batches = this.#run();
+    let batch: Batch | undefined;
+    let index = 0;
+    const hand = (b: Batch): IteratorResult<BulkRow> => {
+      const row = b.rows[index++] as BulkRow;
+      b.job.rowsDelivered++;
+      (this.#state as BulkExtractState).rowsDelivered++;
+      return { value: row, done: false };
+    };
+    const pull = async (): Promise<IteratorResult<BulkRow>> => {
+      for (;;) {
+        const r = await batches.next();
+        if (r.done) return { value: undefined, done: true };
+        batch = r.value;
+        index = 0;
+        if (batch.rows.length > 0) return hand(batch);
+      }
+    };
+    return {
+      next: () => (batch !== undefined && index < batch.rows.length ? Promise.resolve(hand(batch)) : pull()),
+      return: async (): Promise<IteratorResult<BulkRow>> => {
+        batch = undefined;
+        await batches.return(undefined);
+        return { value: undefined, done: true };
+      },
+    };
   }
 
-  async *#run(): AsyncGenerator<BulkRow> {
+  async *#run(): AsyncGenerator<Batch> {
     const signals = [this.#inner.signal, ...(this.#o.signal ? [this.#o.signal] : [])];
     const signal = AbortSignal.any(signals);
     const lookahead = new AbortController();
@@ -206,7 +234,7 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
   }
 
   /** Waits for job completion, then streams, verifies and parses its file, skipping rows already delivered. */
-  async *#deliver(state: BulkExtractState, job: BulkJobState, signal: AbortSignal): AsyncGenerator<BulkRow> {
+  async *#deliver(state: BulkExtractState, job: BulkJobState, signal: AbortSignal): AsyncGenerator<Batch> {
     const exportId = job.exportId as string;
     const status = await waitForCompletion(this.#ctx, exportId, {
       signal,
@@ -247,17 +275,21 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       },
       errorContext,
     });
-    yield* parseRows(chunks, {
+    for await (const rows of parseBatches(chunks, {
       format: state.format,
       nullLiteral: this.#o.nullLiteral,
       stripNul: this.#o.stripNul,
       skipRows: job.rowsDelivered,
       expectedRows: status.numberOfRecords,
-      onDelivered: (n) => {
-        state.rowsDelivered += n - job.rowsDelivered;
-        job.rowsDelivered = n;
-      },
       errorContext,
-    });
+    })) {
+      yield { job, rows };
+    }
   }
+}
+
+/** Rows of one job, released together. */
+interface Batch {
+  job: BulkJobState;
+  rows: BulkRow[];
 }
