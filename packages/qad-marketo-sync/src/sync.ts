@@ -228,7 +228,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         if (!renewed) {
           lost = true;
           logger.error({ tenant, runId }, "lease lost: stopping the run after the batch in flight");
-          stop.abort(new Error("lease lost"));
+          stop.abort(new DOMException("lease lost", "AbortError"));
           return;
         }
         lease = renewed;
@@ -342,7 +342,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     readBack(accounts, opts, { tenant, gateway, store, emitter, logger, now: () => clock.now(), fence, signal });
 
   const runSync = (trigger: "manual" | "schedule", runOptions: RunOptions = {}) =>
-    withLease(trigger, runOptions.signal, async ({ runId, lease, stop }) => {
+    withLease(trigger, runOptions.signal, async ({ runId, lease, stop, leaseLost }) => {
       const run = await newRun(runId, trigger);
       const caps = new CapabilityTracker(gateway, emitter, logger);
       let failure: ErrorInfo | undefined;
@@ -429,7 +429,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           }
           completedSource = !stop.signal.aborted;
         } catch (e) {
-          if (!(stop.signal.aborted && isAbort(e))) {
+          if (!(stop.signal.aborted && (isAbort(e) || e === stop.signal.reason))) {
             failure ??= errorInfo(e);
             logger.error({ runId, err: failure }, "source read failed; recording what was read");
           }
@@ -441,6 +441,13 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         await Promise.all(inflight);
       }
 
+      if (leaseLost()) {
+        failure ??= {
+          code: "lease_lost",
+          message: "the lease was lost; another runner may have taken over",
+          retryable: true,
+        };
+      }
       const status: RunSummary["status"] = broken || failure ? "failed" : completedSource ? "completed" : "stopped";
       if (status === "completed" && readBackOptions !== false) {
         try {
@@ -573,7 +580,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       for (const s of [...schedules]) s.stop();
       const c = current;
       if (!c) return;
-      c.stop.abort(new Error("stop requested"));
+      c.stop.abort(new DOMException("stop requested", "AbortError"));
       await c.done.catch(() => {});
     },
     accountContext: (id) => store.getAccountContext(tenant, id),

@@ -6,7 +6,6 @@ import {
   createSync,
   extendMapping,
   type SourceItem,
-  type SyncEvents,
   type SyncOptions,
 } from "../src/index.js";
 import { customer, customers } from "./support/customers.js";
