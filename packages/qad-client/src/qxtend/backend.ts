@@ -9,9 +9,9 @@ import {
   flattenRow,
   mapCustomerRow,
 } from "./customer-mapping.js";
+import { mapEntityRow, QXTEND_ENTITY_DEFAULTS, type QxtendEntityMapping } from "./entity-mapping.js";
 import type { QxtendContextEntry } from "./envelope.js";
 import { buildQxtendFilter } from "./filter.js";
-import type { XmlNode } from "./internal/xml.js";
 import { type QxtendOptions, type ResolvedQxtendOptions, resolveQxtendOptions } from "./options.js";
 import type { QxtendFault } from "./response.js";
 import { type QxtendDeps, runQuery, type TransportSettings } from "./transport.js";
@@ -33,7 +33,7 @@ export type QxtendPage = unknown[] & {
 export interface QxtendBackend extends QadBackend {
   /** Always `"qxtend"`. */
   readonly protocol: "qxtend";
-  /** Pages of records ordered by key; customers are Customer-shaped (unvalidated), other entities raw fields. */
+  /** Pages of records ordered by key, in the entity's canonical shape (unvalidated). */
   pages(entity: EntityKind, req: PageRequest): AsyncIterable<QxtendPage>;
 }
 
@@ -45,6 +45,8 @@ interface EntityProfile {
   rowElement: string;
   keyField: string;
   dateField: string;
+  /** Undefined for customers (mapped by customerFields). */
+  mapping?: QxtendEntityMapping;
 }
 
 const CUSTOMER_PROFILE_DEFAULTS = { rowElement: "cm_mstr", keyField: "cm_addr", dateField: "cm_mod_date" };
@@ -55,16 +57,34 @@ function entityProfile(o: ResolvedQxtendOptions, entity: EntityKind): EntityProf
     throw new QadConfigError(`No QXtend Query Service profile configured for ${entity} (qxtend.profiles.${entity})`);
   }
   const spec = typeof p === "string" ? { profile: p } : p;
-  const defaults = entity === "customers" ? CUSTOMER_PROFILE_DEFAULTS : undefined;
-  const rowElement = spec.rowElement ?? defaults?.rowElement;
-  const keyField = spec.keyField ?? defaults?.keyField;
-  const dateField = spec.dateField ?? defaults?.dateField;
-  if (!rowElement || !keyField || !dateField) {
+  if (entity === "customers") {
+    return {
+      profile: spec.profile,
+      rowElement: spec.rowElement ?? CUSTOMER_PROFILE_DEFAULTS.rowElement,
+      keyField: spec.keyField ?? CUSTOMER_PROFILE_DEFAULTS.keyField,
+      dateField: spec.dateField ?? CUSTOMER_PROFILE_DEFAULTS.dateField,
+    };
+  }
+  const d: Partial<QxtendEntityMapping> =
+    (QXTEND_ENTITY_DEFAULTS as Partial<Record<EntityKind, QxtendEntityMapping>>)[entity] ?? {};
+  const rowElement = spec.rowElement ?? d.rowElement;
+  const keyField = spec.keyField ?? d.keyField;
+  const dateField = spec.dateField ?? d.dateField;
+  const fields = { ...d.fields, ...spec.fields };
+  if (!rowElement || !keyField || !dateField || Object.keys(fields).length === 0) {
     throw new QadConfigError(
-      `QXtend profile for ${entity} needs rowElement, keyField and dateField (only customers have defaults)`,
+      `QXtend profile for ${entity} needs rowElement, keyField, dateField and fields (defaults exist only for customers, suppliers, purchaseOrders and items)`,
     );
   }
-  return { profile: spec.profile, rowElement, keyField, dateField };
+  const sharedSet = spec.sharedSet ?? d.sharedSet;
+  const defaults = { ...d.defaults, ...spec.defaults };
+  return {
+    profile: spec.profile,
+    rowElement,
+    keyField,
+    dateField,
+    mapping: { rowElement, keyField, dateField, fields, defaults, ...(sharedSet === undefined ? {} : { sharedSet }) },
+  };
 }
 
 function contextEntries(o: ResolvedQxtendOptions): QxtendContextEntry[] {
@@ -133,10 +153,6 @@ function checkKeyOrder(keys: readonly string[], afterKey: string | undefined, me
     }
     previous = key;
   }
-}
-
-function rawFields(row: XmlNode): Record<string, string> {
-  return Object.fromEntries(flattenRow(row, "\u0000").fields);
 }
 
 /**
@@ -228,7 +244,7 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
           );
         }
         keys.push(key);
-        records.push(entity === "customers" ? mapCustomerRow(row, mapping) : rawFields(row));
+        records.push(p.mapping ? mapEntityRow(entity, row, p.mapping, mapping) : mapCustomerRow(row, mapping));
       }
       if (o.keyOrder === "verify") checkKeyOrder(keys, afterKey, outcome.messageId);
       if (records.length > 0) {

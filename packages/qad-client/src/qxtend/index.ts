@@ -7,6 +7,12 @@ export {
   parseQadLogical,
 } from "./customer-mapping.js";
 export {
+  QXTEND_ENTITY_DEFAULTS,
+  type QxtendEntityMapping,
+  type QxtendFieldSpec,
+  type QxtendFieldType,
+} from "./entity-mapping.js";
+export {
   buildQueryEnvelope,
   QCOM_NS,
   QDOC_NS,

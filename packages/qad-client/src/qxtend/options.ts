@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { QadConfigError } from "../errors.js";
 import { CONTACT_FIELD_DEFAULTS, CUSTOMER_FIELD_DEFAULTS } from "./customer-mapping.js";
+import type { QXTEND_ENTITY_DEFAULTS } from "./entity-mapping.js";
 import { QAD_DATE_FORMATS } from "./filter.js";
 
 /** An XML element name we are willing to put on the wire: the profile ends up in `query<Profile>`. */
@@ -10,6 +11,8 @@ const xmlName = z
 
 /** A Progress field name as used in a Filter expression (cm_addr, cm_mod_date...). */
 const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_#$%&-]*$/, "must be a plain Progress field name");
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** Per-entity Query Service settings. */
 export const qxtendProfileSchema = z.object({
@@ -21,6 +24,24 @@ export const qxtendProfileSchema = z.object({
   keyField: fieldName.optional(),
   /** Primary-table last-modified date field used for `modifiedSince`. For customers, default `cm_mod_date`. */
   dateField: fieldName.optional(),
+  /**
+   * Non-customer entities: canonical field (dotted for nested, e.g. `address.city`) → row field, or
+   * `{ field, type }` with type `string` (default), `number`, `boolean` or `date`. Merged over the entity's
+   * defaults ({@link QXTEND_ENTITY_DEFAULTS}) field by field. Customers use `customerFields` instead.
+   */
+  fields: z
+    .record(
+      z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/, "must be a canonical field name or parent.child"),
+      z.union([
+        fieldName,
+        z.object({ field: fieldName, type: z.enum(["string", "number", "boolean", "date"]).optional() }),
+      ]),
+    )
+    .optional(),
+  /** Non-customer entities: put the configured `sharedSetCode` on every record. */
+  sharedSet: z.boolean().optional(),
+  /** Non-customer entities: values for canonical fields the profile does not deliver. */
+  defaults: z.record(z.string(), scalar).optional(),
 });
 
 /** Retry policy of QXtend calls (HTTP 5xx, connection errors, transient faults). */
@@ -32,8 +53,6 @@ export const qxtendRetrySchema = z.object({
   /** Backoff cap in ms. @default 8000 */
   maxDelayMs: z.number().min(0).default(8_000),
 });
-
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /**
  * Options of the QXtend (on-prem QAD Enterprise Edition) backend, validated with zod when the backend is created.
@@ -77,8 +96,9 @@ export const qxtendOptionsSchema = z.object({
   /** Query Service `SourceApplication` (the QXO source application name). @default "ERP" */
   sourceApplication: z.string().min(1).default("ERP"),
   /**
-   * Query Service profile per entity: a profile name, or the profile with its row element and key/date fields.
-   * Customers need at least a profile name; other entities also need `rowElement`, `keyField` and `dateField`.
+   * Query Service profile per entity: a profile name, or the profile with its row element, key/date fields and
+   * field mapping. Customers, suppliers, purchase orders and items have defaults (see
+   * {@link QXTEND_ENTITY_DEFAULTS}); other entities need `rowElement`, `keyField`, `dateField` and `fields`.
    */
   profiles: z.partialRecord(
     z.enum([

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { QadQxtendError, QadResponseParseError, QadSoapFaultError } from "../../src/errors.js";
 import { createQxtendBackend } from "../../src/qxtend/index.js";
 import { customerSchema } from "../../src/records/customer.js";
+import { goodsReceiptSchema } from "../../src/records/documents.js";
 import { clientOptions, collect, testDeps } from "./helpers.js";
 
 const URL_ = "http://127.0.0.1:9/qxi/services/QdocWebService";
@@ -107,6 +108,50 @@ describe("defensive parsing of QXtend answers", () => {
     expect((await read(5)).flat()).toHaveLength(4);
     serve({ body: rows("B", "A") });
     expect((await read(5, { keyOrder: "trust" })).flat()).toHaveLength(2);
+  });
+
+  it("maps a configured non-customer profile with typed fields (number, date, logical) and keeps the rest in custom", async () => {
+    serve({
+      body: `<Envelope><Body><queryReceiptResponse><result>success</result><dsReceipt>
+<prh_hist><prh_receiver>R1</prh_receiver><prh_nbr>PO1</prh_nbr><prh_vend></prh_vend><prh_rcp_date>12/31/25</prh_rcp_date><prh_part>IT1</prh_part><prh_rcvd>12.5</prh_rcvd><prh_mod_date>2026-01-02</prh_mod_date><prh_site>10</prh_site></prh_hist>
+<prh_hist><prh_receiver>R2</prh_receiver><prh_nbr>PO2</prh_nbr><prh_rcp_date>01/01/26</prh_rcp_date><prh_rcvd>lots</prh_rcvd><prh_mod_date>2026-01-03</prh_mod_date></prh_hist>
+</dsReceipt></queryReceiptResponse></Body></Envelope>`,
+    });
+    const backend = createQxtendBackend(
+      clientOptions(URL_, {
+        profiles: {
+          customers: "Customer",
+          goodsReceipts: {
+            profile: "Receipt",
+            rowElement: "prh_hist",
+            keyField: "prh_receiver",
+            dateField: "prh_mod_date",
+            fields: {
+              receiptNumber: "prh_receiver",
+              purchaseOrderNumber: "prh_nbr",
+              supplierCode: "prh_vend",
+              receiptDate: { field: "prh_rcp_date", type: "date" },
+              itemCode: "prh_part",
+              quantity: { field: "prh_rcvd", type: "number" },
+            },
+          },
+        },
+      }),
+      testDeps(),
+    );
+    const [page] = await collect(backend.pages("goodsReceipts", { pageSize: 10 }));
+    expect(goodsReceiptSchema.parse(page![0])).toEqual({
+      receiptNumber: "R1",
+      purchaseOrderNumber: "PO1",
+      receiptDate: "2025-12-31",
+      itemCode: "IT1",
+      quantity: 12.5,
+      lastModified: { date: "2026-01-02", time: 0 },
+      custom: { prh_site: "10" },
+    });
+    // A value that is not a number is passed on as text, so validation above reports the row.
+    expect(goodsReceiptSchema.safeParse(page![1]).success).toBe(false);
+    expect((page![1] as { quantity: unknown }).quantity).toBe("lots");
   });
 
   it("a row without the key field cannot be paged and is reported", async () => {

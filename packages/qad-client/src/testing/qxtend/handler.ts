@@ -2,7 +2,7 @@ import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser";
 import type { QadDateFormat } from "../../qxtend/filter.js";
 import { QxtendSimFaults, type SimQxtendMessage } from "./faults.js";
 import { parseSimFilter } from "./filter-eval.js";
-import { type SimCustomerRow, toCustomerRow } from "./rows.js";
+import { SIM_TABLES, type SimCustomerRow, type SimDocumentKind, toCustomerRow, toDocumentRow } from "./rows.js";
 
 /** What the QXtend face needs from the simulator's data store (structurally: `QadSimStore` fits). */
 export interface QxtendSimStore {
@@ -11,6 +11,11 @@ export interface QxtendSimStore {
    * handler maps and sorts each array once and reuses the result while the same array comes back.
    */
   customers(): readonly unknown[];
+  /**
+   * Rows of another document kind with REST field names (`supplierCode`, `lastModifiedDate`...), when the store
+   * has them; suppliers, purchase orders and items are served from these.
+   */
+  documents?(kind: SimDocumentKind): readonly Record<string, unknown>[];
   /** The simulator's notion of now. */
   now(): Date;
 }
@@ -25,8 +30,11 @@ export interface QxtendSimOptions {
   credentials?: { username: string; password: string };
   /** Required `domain`, when set. */
   domain?: string;
-  /** Profile name per entity. Only customers are served. @default { customers: "Customer" } */
-  profiles?: { customers?: string };
+  /**
+   * Profile name per entity (suppliers, purchase orders and items need a store with `documents()`).
+   * @default { customers: "Customer", suppliers: "Supplier", purchaseOrders: "PurchaseOrder", items: "Item" }
+   */
+  profiles?: { customers?: string; suppliers?: string; purchaseOrders?: string; items?: string };
   /** Date format of Filter literals (the session locale). @default "mm/dd/yy" */
   dateFormat?: QadDateFormat;
   /** Two-digit year pivot: yy < pivot is 20yy. @default 50 */
@@ -150,7 +158,12 @@ function simFormatDate(iso: string, format: QadDateFormat): string {
  */
 export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOptions = {}): QxtendHandler {
   const receiver = options.receiver ?? "qad-qxtend";
-  const customersProfile = options.profiles?.customers ?? "Customer";
+  const profileKinds = new Map<string, SimDocumentKind | "customers">([
+    [options.profiles?.customers ?? "Customer", "customers"],
+    [options.profiles?.suppliers ?? "Supplier", "suppliers"],
+    [options.profiles?.purchaseOrders ?? "PurchaseOrder", "purchaseOrders"],
+    [options.profiles?.items ?? "Item", "items"],
+  ]);
   const dateFormat = options.dateFormat ?? "mm/dd/yy";
   const pivot = options.centuryPivot ?? 50;
   const cap = options.maxRowsCap ?? 1000;
@@ -201,6 +214,7 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
     context: Obj[],
     messages: SimQxtendMessage[],
     rows: SimCustomerRow[],
+    rowElement = "cm_mstr",
   ): QxtendSimResponse =>
     xml(200, {
       [`${op}Response`]: {
@@ -210,21 +224,23 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
         ...(messages.length > 0
           ? { dsExceptions: { temp_err_msg: msgRows(messages, result === "warning" ? "warning" : "error") } }
           : {}),
-        [`ds${op.slice("query".length)}`]: { cm_mstr: rows.map((r) => r.xml) },
+        [`ds${op.slice("query".length)}`]: { [rowElement]: rows.map((r) => r.xml) },
       },
     });
 
   const formatDate = (iso: string) => (options.dateStyle === "session" ? simFormatDate(iso, dateFormat) : iso);
   // The store hands out the same frozen array until its data changes; map and sort each version once.
   const cache = new WeakMap<object, SimCustomerRow[]>();
-  const sortedRows = (records: readonly unknown[]): SimCustomerRow[] => {
+  const sortedRows = (kind: SimDocumentKind | "customers", records: readonly unknown[]): SimCustomerRow[] => {
     let rows = cache.get(records);
     if (!rows) {
       rows = [];
+      const layout = { nestAddress: options.nestAddress ?? true, formatDate };
       for (const record of records) {
-        const row = toCustomerRow(record, { nestAddress: options.nestAddress ?? true, formatDate });
+        const row = kind === "customers" ? toCustomerRow(record, layout) : toDocumentRow(kind, record, layout);
         if (!row) continue;
-        if (options.sharedSetCode !== undefined && row.sharedSetCode !== options.sharedSetCode) continue;
+        const scoped = kind === "customers" || kind === "suppliers";
+        if (scoped && options.sharedSetCode !== undefined && row.sharedSetCode !== options.sharedSetCode) continue;
         rows.push(row);
       }
       rows.sort((a, b) => collate(a.key, b.key));
@@ -304,7 +320,8 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
     const qsr = asObj(asObj(op.dsQueryServiceRequest)?.QueryServiceRequest);
     const profile = text(qsr?.Profile);
     if (!qsr || !profile) return fault("soapenv:Client", "dsQueryServiceRequest/QueryServiceRequest/Profile missing");
-    if (profile !== customersProfile || opName !== `query${profile}`) {
+    const kind = profileKinds.get(profile);
+    if (kind === undefined || opName !== `query${profile}` || (kind !== "customers" && !store.documents)) {
       return fault("soapenv:Server", `Profile ${profile} is not defined for source application`);
     }
     const filter = text(qsr.Filter) ?? "";
@@ -321,17 +338,16 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
       return answer(opName, "error", echo, [{ number: 2, description: `Invalid MaxRows ${maxRowsText}` }], []);
     }
 
+    const table = SIM_TABLES[kind];
     let clauses: ReturnType<typeof parseSimFilter>;
     try {
-      clauses = parseSimFilter(filter, { date: "cm_mod_date", key: "cm_addr" }, (l) =>
-        simParseDate(l, dateFormat, pivot),
-      );
+      clauses = parseSimFilter(filter, { date: table.date, key: table.key }, (l) => simParseDate(l, dateFormat, pivot));
     } catch (e) {
       const description = `** Unable to understand filter: ${(e as Error).message}`;
       return answer(opName, "error", echo, [{ number: 3, description, field: "Filter", data: filter }], []);
     }
 
-    const all = sortedRows(store.customers());
+    const all = sortedRows(kind, kind === "customers" ? store.customers() : (store.documents?.(kind) ?? []));
     const keyClause = clauses.find((c) => c.kind === "key");
     // Rows are sorted by key, so a key clause is a binary search, not a scan from the start.
     let lo = 0;
@@ -358,9 +374,9 @@ export function createQxtendHandler(store: QxtendSimStore, options: QxtendSimOpt
     if (injected?.kind === "warning") {
       inspection.faults++;
       const messages = injected.messages ?? [{ number: 4, description: "Simulated warning", severity: "warning" }];
-      return answer(opName, "warning", echo, messages, page);
+      return answer(opName, "warning", echo, messages, page, table.row);
     }
-    return answer(opName, "success", echo, [], page);
+    return answer(opName, "success", echo, [], page, table.row);
   }
 
   return Object.assign(handle, { faults, inspect: () => structuredClone(inspection) });

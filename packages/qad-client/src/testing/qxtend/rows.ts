@@ -84,3 +84,73 @@ export function toCustomerRow(record: unknown, layout: SimRowLayout): SimCustome
   }
   return { key, modDate, sharedSetCode: str(c.sharedSetCode) ?? "", xml: cm };
 }
+
+/** The simulated tables of the other documents the QXtend face serves. */
+export type SimDocumentKind = "suppliers" | "purchaseOrders" | "items";
+
+/** Row element, key field and date field of each simulated table. */
+export const SIM_TABLES: { readonly [K in SimDocumentKind | "customers"]: { row: string; key: string; date: string } } =
+  {
+    customers: { row: "cm_mstr", key: "cm_addr", date: "cm_mod_date" },
+    suppliers: { row: "vd_mstr", key: "vd_addr", date: "vd_mod_date" },
+    purchaseOrders: { row: "po_mstr", key: "po_nbr", date: "po_mod_date" },
+    items: { row: "pt_mstr", key: "pt_part", date: "pt_mod_date" },
+  };
+
+/**
+ * A document row of the store (REST field names, `lastModifiedDate`) → vd_mstr (+ ad_mstr) / po_mstr / pt_mstr.
+ * Fields the assumed tables do not have (PO totals, item active flags, custom fields) are not carried.
+ */
+export function toDocumentRow(
+  kind: SimDocumentKind,
+  record: unknown,
+  layout: SimRowLayout,
+): SimCustomerRow | undefined {
+  const r = obj(record);
+  const modDate = str(r.lastModifiedDate) ?? "";
+  const date = (v: unknown) => {
+    const s = str(v);
+    return s !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(s) ? layout.formatDate(s) : s;
+  };
+  const xml: Obj = {};
+  let key: string | undefined;
+  if (kind === "suppliers") {
+    key = str(r.supplierCode);
+    put(xml, "vd_addr", key);
+    put(xml, "vd_curr", r.currencyCode);
+    put(xml, "vd_cr_terms", r.creditTermsCode);
+    put(xml, "vd_active", r.isActive);
+    const ad: Obj = {};
+    put(ad, "ad_addr", key);
+    put(ad, "ad_name", r.businessRelationName ?? r.name);
+    put(ad, "ad_line1", r.street1);
+    put(ad, "ad_line2", r.street2);
+    put(ad, "ad_line3", r.street3);
+    put(ad, "ad_city", r.city);
+    put(ad, "ad_state", r.stateCode);
+    put(ad, "ad_zip", r.zipCode);
+    put(ad, "ad_ctry", r.countryCode);
+    put(ad, "ad_phone", r.telephone);
+    put(ad, "ad_email", r.EMail ?? r.email);
+    if (layout.nestAddress) xml.ad_mstr = ad;
+    else Object.assign(xml, ad);
+  } else if (kind === "purchaseOrders") {
+    key = str(r.purchaseOrderNumber);
+    put(xml, "po_nbr", key);
+    put(xml, "po_vend", r.supplierCode);
+    put(xml, "po_ord_date", date(r.orderDate));
+    put(xml, "po_due_date", date(r.dueDate));
+    put(xml, "po_stat", r.status);
+    put(xml, "po_curr", r.currencyCode);
+  } else {
+    key = str(r.itemCode);
+    put(xml, "pt_part", key);
+    put(xml, "pt_desc1", r.description);
+    put(xml, "pt_um", r.unitOfMeasure);
+    put(xml, "pt_prod_line", r.productLine);
+    put(xml, "pt_part_type", r.itemType);
+  }
+  if (key === undefined) return undefined;
+  xml[SIM_TABLES[kind].date] = /^\d{4}-\d{2}-\d{2}$/.test(modDate) ? layout.formatDate(modDate) : modDate;
+  return { key, modDate, sharedSetCode: str(r.sharedSetCode) ?? "", xml };
+}
