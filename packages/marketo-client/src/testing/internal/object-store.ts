@@ -102,7 +102,7 @@ export class ObjectStore {
     let f = this.field(name);
     if (!f) {
       if (this.strictFields) return { code: "1006", message: `Field '${name}' not found` };
-      f = { name, dataType: "string", length: 255 };
+      f = { name, dataType: "text" };
       this.spec.fields.push(f);
     }
     if (value === null) return undefined;
