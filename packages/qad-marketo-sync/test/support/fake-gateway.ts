@@ -49,6 +49,7 @@ export class FakeGateway implements MarketoGateway {
   /** Per-record skip reasons by key. */
   skipKeys = new Map<string, { code: string; message: string }>();
   describe: Partial<Record<"companies" | "namedAccounts" | "leads" | "salesPersons", Set<string>>> = {};
+  extractActivities?: MarketoGateway["extractActivities"];
   #nextId = 1;
   #callsMade = 0;
 
