@@ -8,3 +8,4 @@ export {
   type QxtendSimResponse,
   type QxtendSimStore,
 } from "./handler.js";
+export type { SimDocumentKind } from "./rows.js";
