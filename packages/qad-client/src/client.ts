@@ -103,6 +103,7 @@ export class QadClient {
         deps: this.#deps,
         contactsPageSize: options.contactsPageSize ?? 1000,
         probePath: probe,
+        sinceFilter: options.sinceFilter ?? "split",
       });
     }
     const ctx = {

@@ -40,6 +40,12 @@ export interface QadClientOptions extends RuntimeDeps {
   allowedPaths?: string[];
   /** Browse API settings. */
   browse?: BrowseOptions;
+  /**
+   * How `modifiedSince` is sent: `"split"` reads (date = D and time ≥ T) then (date > D), moving only the rows of
+   * the window; `"day"` sends date ≥ D alone (for instances whose browse cannot filter the time field) and
+   * drops earlier times client-side. @default "split"
+   */
+  sinceFilter?: "split" | "day";
   /** Rows per browse page. @default 200 */
   pageSize?: number;
   /** Rows per page of the contacts browse joined onto customers. @default 1000 */
@@ -93,6 +99,7 @@ const optionsSchema = z.object({
     .optional(),
   allowedPaths: z.array(z.string()).optional(),
   pageSize: z.number().int().min(1).max(100_000).optional(),
+  sinceFilter: z.enum(["split", "day"]).optional(),
   contactsPageSize: z.number().int().min(1).max(100_000).optional(),
   timeoutMs: z.number().int().min(1).optional(),
   retry: z

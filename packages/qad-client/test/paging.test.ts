@@ -100,18 +100,33 @@ describe("browse paging over the simulator", () => {
     expect(sim.inspect().requestsByPath["api/qracore/browses"]).toBeLessThanOrEqual(6 * 2);
   });
 
-  it("modifiedSince filters by day on the server and by time of day in the client", async () => {
-    const qad = new QadClient({ ...sim.clientOptions });
-    const everything = await all(qad.customers.list());
-    const pivot = everything
-      .map((c) => c.lastModified)
-      .sort((a, b) => (a.date + a.time).localeCompare(b.date + b.time))[20]!;
-    const rows = await all(qad.customers.list({ modifiedSince: pivot }));
-    const expected = everything.filter(
-      (c) =>
-        c.lastModified.date > pivot.date || (c.lastModified.date === pivot.date && c.lastModified.time >= pivot.time),
-    );
-    expect(rows.map((c) => c.customerCode)).toEqual(expected.map((c) => c.customerCode));
-    expect(sim.inspect().filters).toContain(`lastModifiedDate,ge,${pivot.date},literal`);
-  });
+  it.each(["split", "day"] as const)(
+    "modifiedSince (%s filter) returns exactly the rows at/after the instant",
+    async (sinceFilter) => {
+      const qad = new QadClient({ ...sim.clientOptions, sinceFilter });
+      const everything = await all(qad.customers.list());
+      const pivot = everything
+        .map((c) => c.lastModified)
+        .sort((a, b) => (a.date === b.date ? a.time - b.time : a.date < b.date ? -1 : 1))[20]!;
+      sim.resetInspection();
+      const rows = await all(qad.customers.list({ modifiedSince: pivot }));
+      const after = (c: (typeof everything)[number]) =>
+        c.lastModified.date > pivot.date || (c.lastModified.date === pivot.date && c.lastModified.time >= pivot.time);
+      const key = (c: (typeof everything)[number]) => c.customerCode;
+      expect(rows.map(key).sort()).toEqual(everything.filter(after).map(key).sort());
+      expect(rows.length).toBe(everything.length - 20);
+      const filters = sim.inspect().filters;
+      if (sinceFilter === "day") {
+        expect(filters).toContain(`lastModifiedDate,ge,${pivot.date},literal`);
+      } else {
+        expect(filters).toEqual(
+          expect.arrayContaining([
+            `lastModifiedDate,eq,${pivot.date},literal`,
+            `lastModifiedTime,ge,${pivot.time},literal`,
+            `lastModifiedDate,gt,${pivot.date},literal`,
+          ]),
+        );
+      }
+    },
+  );
 });

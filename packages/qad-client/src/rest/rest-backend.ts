@@ -22,6 +22,8 @@ export interface RestBackendOptions {
   contactsPageSize: number;
   /** Probe path for `available()`. */
   probePath: string | false;
+  /** How `modifiedSince` becomes browse filters. */
+  sinceFilter: "split" | "day";
 }
 
 /**
@@ -34,14 +36,35 @@ export class RestBackend implements QadBackend {
 
   constructor(private readonly o: RestBackendOptions) {}
 
-  /** Pages of canonical-shaped, unvalidated rows, ordered by key. */
+  /**
+   * Pages of canonical-shaped, unvalidated rows, ordered by key. With `modifiedSince` and the default "split"
+   * filter there are two key-ordered runs: the rest of the since-day, then the later days.
+   */
   async *pages(entity: EntityKind, req: PageRequest): AsyncIterable<unknown[]> {
     const cfg = this.o.entities[entity];
     await this.o.policy.check(this.o.browse.path, req.signal);
-    const filters: BrowseFilter[] = [];
     const since = req.modifiedSince;
-    // Day-granular on the server; the time of day is applied here.
-    if (since) filters.push(where(cfg.lastModifiedDateField).ge(since.date));
+    const dateField = cfg.lastModifiedDateField;
+    // "split": (date = D and time >= T), then (date > D), so a poll moves only the rows of its window, not a whole
+    // day's edits; "day": date >= D only. The time of day is also re-applied here in both cases.
+    const runs: BrowseFilter[][] = !since
+      ? [[]]
+      : this.o.sinceFilter === "day" || since.time === 0
+        ? [[where(dateField).ge(since.date)]]
+        : [
+            [where(dateField).eq(since.date), where(cfg.lastModifiedTimeField).ge(since.time)],
+            [where(dateField).gt(since.date)],
+          ];
+    for (const filters of runs) yield* this.#run(entity, cfg, filters, req);
+  }
+
+  async *#run(
+    entity: EntityKind,
+    cfg: RestEntityConfig,
+    filters: BrowseFilter[],
+    req: PageRequest,
+  ): AsyncIterable<unknown[]> {
+    const since = req.modifiedSince;
     const rows = browsePages(this.o.transport, this.o.browse, {
       browseId: cfg.browseId,
       pageSize: req.pageSize,

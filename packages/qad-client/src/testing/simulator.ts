@@ -225,8 +225,15 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     entityByBrowse.set(cfg.browseId, kind);
   }
 
-  const restRows = (kind: EntityKind): Row[] =>
-    kind === "customers" ? store.customers().map((c) => toRestCustomer(c, false)) : [...store.documents(kind)];
+  // REST views of the customers, rebuilt only when the store changed.
+  let restCache: { version: number; rows: Row[] } | undefined;
+  const restRows = (kind: EntityKind): readonly Row[] => {
+    if (kind !== "customers") return store.documents(kind);
+    if (restCache?.version !== store.version) {
+      restCache = { version: store.version, rows: store.customers().map((c) => toRestCustomer(c, false)) };
+    }
+    return restCache.rows;
+  };
 
   const openApi = () => ({
     openapi: "3.0.3",
@@ -437,15 +444,14 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
           const r = c as Row;
           const parent = { sharedSetCode: r.sharedSetCode, customerCode: r.customerCode };
           if (!keyClauses.every((k) => k.test(parent))) continue;
-          for (const row of contactRows(c)) if (clauses.every((k) => k.test(row))) out.push(dotted("contact", row));
+          for (const row of contactRows(c)) if (clauses.every((k) => k.test(row))) out.push(row);
         }
         return out;
       }
-      const k = kind as EntityKind;
-      return restRows(k)
-        .filter((r) => clauses.every((c) => c.test(r)))
-        .map((r) => dotted(KIND_PREFIX[k], r));
+      const rows = restRows(kind as EntityKind);
+      return clauses.length === 0 ? [...rows] : rows.filter((r) => clauses.every((c) => c.test(r)));
     };
+    const prefix = isContacts ? "contact" : KIND_PREFIX[kind as EntityKind];
     if (countOnly) {
       send(res, 200, { data: { totalCount: compute().length } });
       return;
@@ -473,14 +479,20 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       if (snapshots.size > 200) snapshots.delete(snapshots.keys().next().value as string);
     }
     if (fault?.kind === "endlessPaging") {
-      send(res, 200, { data: rows.slice(0, pageSize), auxillaryData: { HasMoreParams: "true" } });
+      send(res, 200, {
+        data: rows.slice(0, pageSize).map((r) => dotted(prefix, r)),
+        auxillaryData: { HasMoreParams: "true" },
+      });
       return;
     }
     const start = (page - 1) * pageSize;
     const slice = rows.slice(start, start + pageSize);
     const more = start + pageSize < rows.length;
     if (!more) snapshots.delete(callId);
-    send(res, 200, { data: slice, auxillaryData: { HasMoreParams: more ? "true" : "false" } });
+    send(res, 200, {
+      data: slice.map((r) => dotted(prefix, r)),
+      auxillaryData: { HasMoreParams: more ? "true" : "false" },
+    });
   }
 
   await new Promise<void>((resolve, reject) => {
