@@ -253,6 +253,54 @@ describe("QXtend failures become typed errors", () => {
     expectNoSecret(e3);
   });
 
+  it("nothing the logger receives carries the password, across retries, faults and warnings", async () => {
+    const deps = testDeps();
+    sim.handler.faults.inject({ kind: "http500" });
+    sim.handler.faults.inject({ kind: "warning", messages: [{ description: `pw ${SIM_CREDENTIALS.password}` }] });
+    await readAll(createQxtendBackend(clientOptions(sim.url), deps));
+    sim.handler.faults.inject({
+      kind: "soapFault",
+      faultcode: "soapenv:Client",
+      faultstring: SIM_CREDENTIALS.password,
+    });
+    await failure(readAll(createQxtendBackend(clientOptions(sim.url), deps)));
+    expect(deps.logs.length).toBeGreaterThan(3);
+    const dump = JSON.stringify(deps.logs);
+    expect(dump).not.toContain(SIM_CREDENTIALS.password);
+    expect(dump).not.toContain("s3cr&amp;t");
+  });
+
+  it("a server that never answers times out per request, is retried, and ends as a retryable QadHttpError", async () => {
+    const { createServer } = await import("node:http");
+    let hits = 0;
+    const hang = createServer(() => {
+      hits++; // never respond
+    });
+    await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
+    const port = (hang.address() as { port: number }).port;
+    try {
+      const deps = testDeps();
+      const e = await failure(
+        readAll(
+          createQxtendBackend(
+            clientOptions(`http://127.0.0.1:${port}/qxi/services/QdocWebService`, {
+              timeoutMs: 50,
+              retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1 },
+            }),
+            deps,
+          ),
+        ),
+      );
+      expect(e).toBeInstanceOf(QadHttpError);
+      expect((e as Error).message).toMatch(/timed out/);
+      expect((e as QadHttpError).retryable).toBe(true);
+      expect(hits).toBe(2);
+    } finally {
+      hang.closeAllConnections();
+      await new Promise<void>((r) => hang.close(() => r()));
+    }
+  });
+
   it("an aborted read rejects with QadAbortError and stops retrying", async () => {
     sim.handler.faults.inject({ kind: "http500" }, { times: 10 });
     const controller = new AbortController();
