@@ -204,3 +204,22 @@ describe("transport edge cases (msw)", () => {
     expect(tokens).toBe(2);
   });
 });
+
+describe("cancellation", () => {
+  it("an aborted signal stops a list with QadAbortError and no further requests", async () => {
+    const sim = await startQadSimulator({ customers: 50 });
+    try {
+      const qad = new QadClient({ ...sim.clientOptions, pageSize: 10 });
+      const ac = new AbortController();
+      let n = 0;
+      const err = await (async () => {
+        for await (const _ of qad.customers.list({ signal: ac.signal })) if (++n === 15) ac.abort();
+      })().catch((e: unknown) => e);
+      expect(isQadError(err) && err.code).toBe("aborted");
+      expect(n).toBe(20); // the page in hand is finished; the next request is not sent
+      expect(sim.inspect().requestsByPath["api/qracore/browses"]).toBe(4); // 2 customer pages + 2 contact pages
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EntityKind, QadBackend } from "../backend.js";
+import { QadConfigError } from "../errors.js";
 import type { EntityRecordMap } from "../records/entities.js";
 import { recordKey } from "../records/entities.js";
 import { isQadInvalidRecord, type QadInvalidRecord } from "../records/invalid-record.js";
@@ -67,7 +68,7 @@ export function createPoll<K extends EntityKind>(
   const stats = { read: 0, emitted: 0, skippedDuplicates: 0, invalid: 0 };
 
   async function* run(): AsyncGenerator<EntityRecordMap[K] | QadInvalidRecord> {
-    if (started) throw new Error("A poll can be iterated once; call changes() again with its checkpoint");
+    if (started) throw new QadConfigError("A poll can be iterated once; call changes() again with its checkpoint");
     started = true;
     const since: QadInstant | undefined = initial.highWater
       ? minusSeconds(initial.highWater, overlap)
