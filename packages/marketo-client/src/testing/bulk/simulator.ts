@@ -432,12 +432,12 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
     const source: Iterable<Buffer> =
       f.kind === "buffer" ? chunked(f.data.subarray(from, end + 1)) : syntheticRange(f, from, end);
     const dropAfter = opts.faults?.dropConnectionAfterBytes;
-    let body: Iterable<Buffer> = source;
+    let cut: number | undefined;
     if (dropAfter !== undefined && !job.dropped && length > dropAfter) {
       job.dropped = true;
-      body = dropping(source, dropAfter);
+      cut = dropAfter;
     }
-    return { status, headers, body: Readable.from(body, { objectMode: false }) };
+    return { status, headers, body: new FileBody(source, cut) };
   }
 
   return {
@@ -501,15 +501,52 @@ function* chunked(data: Buffer, size = 64 * 1024): Generator<Buffer> {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, Math.min(data.length, i + size));
 }
 
-/** Sends `limit` bytes, then fails the stream, which makes the server destroy the connection mid-body. */
-function* dropping(source: Iterable<Buffer>, limit: number): Generator<Buffer> {
-  let sent = 0;
-  for (const chunk of source) {
-    if (sent + chunk.length >= limit) {
-      if (limit > sent) yield chunk.subarray(0, limit - sent);
-      throw new Error(`simulated connection drop after ${limit} bytes`);
+/**
+ * A file response body. With `dropAfter`, it sends that many bytes and then destroys the response it is piped to,
+ * which closes the socket mid-body like a network failure, whatever way the server pipes it (`pipe` or `pipeline`).
+ */
+class FileBody extends Readable {
+  readonly #source: Iterator<Buffer>;
+  readonly #dropAfter: number | undefined;
+  readonly #targets: NodeJS.WritableStream[] = [];
+  #sent = 0;
+  #cut = false;
+
+  constructor(source: Iterable<Buffer>, dropAfter: number | undefined) {
+    super();
+    this.#source = source[Symbol.iterator]();
+    this.#dropAfter = dropAfter;
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    this.#targets.push(destination);
+    return super.pipe(destination, options);
+  }
+
+  override _read(): void {
+    // After the cut, never end the body normally: the response must stay incomplete until the socket is destroyed.
+    if (this.#cut) return;
+    for (;;) {
+      const next = this.#source.next();
+      if (next.done) {
+        this.push(null);
+        return;
+      }
+      const chunk = next.value;
+      if (this.#dropAfter !== undefined && this.#sent + chunk.length >= this.#dropAfter) {
+        const part = chunk.subarray(0, this.#dropAfter - this.#sent);
+        this.#sent += part.length;
+        this.#cut = true;
+        if (part.length > 0) this.push(part);
+        // Give the partial bytes time to reach the socket, then cut the connection.
+        setTimeout(() => {
+          for (const t of this.#targets) (t as { destroy?: () => void }).destroy?.();
+          this.destroy();
+        }, 25);
+        return;
+      }
+      this.#sent += chunk.length;
+      if (!this.push(chunk)) return;
     }
-    sent += chunk.length;
-    yield chunk;
   }
 }
