@@ -5,6 +5,11 @@ type Row = Record<string, unknown>;
 /** A compiled browse filter clause. @internal */
 export interface SimClause {
   field: string;
+  op: string;
+  /** The (first) value. */
+  value: string;
+  /** Upper bound of a range. */
+  to?: string;
   test(row: Row): boolean;
 }
 
@@ -20,28 +25,35 @@ export function compileFilter(encoded: string): SimClause {
   const [field, op] = p;
   if (!field || !op) throw new Error(`bad filter ${encoded}`);
   const v = p[2] ?? "";
+  const c = (test: (r: Row) => boolean, to?: string): SimClause => ({
+    field,
+    op,
+    value: v,
+    ...(to !== undefined ? { to } : {}),
+    test,
+  });
   const lower = v.toLowerCase();
   const str = (x: unknown) => (x === undefined || x === null ? "" : String(x)).toLowerCase();
   switch (op) {
     case "eq":
-      return { field, test: (r) => cmp(r[field], v) === 0 };
+      return c((r) => cmp(r[field], v) === 0);
     case "cn":
-      return { field, test: (r) => str(r[field]).includes(lower) };
+      return c((r) => str(r[field]).includes(lower));
     case "sw":
-      return { field, test: (r) => str(r[field]).startsWith(lower) };
+      return c((r) => str(r[field]).startsWith(lower));
     case "ew":
-      return { field, test: (r) => str(r[field]).endsWith(lower) };
+      return c((r) => str(r[field]).endsWith(lower));
     case "gt":
-      return { field, test: (r) => r[field] !== undefined && cmp(r[field], v) > 0 };
+      return c((r) => r[field] !== undefined && cmp(r[field], v) > 0);
     case "ge":
-      return { field, test: (r) => r[field] !== undefined && cmp(r[field], v) >= 0 };
+      return c((r) => r[field] !== undefined && cmp(r[field], v) >= 0);
     case "lt":
-      return { field, test: (r) => r[field] !== undefined && cmp(r[field], v) < 0 };
+      return c((r) => r[field] !== undefined && cmp(r[field], v) < 0);
     case "le":
-      return { field, test: (r) => r[field] !== undefined && cmp(r[field], v) <= 0 };
+      return c((r) => r[field] !== undefined && cmp(r[field], v) <= 0);
     case "rg": {
       const to = p[4] ?? "";
-      return { field, test: (r) => r[field] !== undefined && cmp(r[field], v) >= 0 && cmp(r[field], to) <= 0 };
+      return c((r) => r[field] !== undefined && cmp(r[field], v) >= 0 && cmp(r[field], to) <= 0);
     }
     default:
       throw new Error(`unknown filter operator ${op}`);

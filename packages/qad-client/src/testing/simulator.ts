@@ -440,9 +440,28 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       if (isContacts) {
         const keyClauses = clauses.filter((c) => c.field === "sharedSetCode" || c.field === "customerCode");
         const out: Row[] = [];
-        for (const c of store.customers()) {
-          const r = c as Row;
-          const parent = { sharedSetCode: r.sharedSetCode, customerCode: r.customerCode };
+        const all = store.customers();
+        const keyOf = (r: Row) => `${String(r.sharedSetCode ?? "")}\u0000${String(r.customerCode ?? "")}`;
+        // Fast path for the client's join (sharedSetCode eq + customerCode rg): the store is sorted by that key,
+        // so only the slice between the two bounds is visited.
+        const set = clauses.find((c) => c.field === "sharedSetCode" && c.op === "eq")?.value;
+        const range = clauses.find((c) => c.field === "customerCode" && c.op === "rg");
+        let lo = 0;
+        let end: string | undefined;
+        if (set !== undefined && range?.to !== undefined) {
+          const start = `${set}\u0000${range.value}`;
+          end = `${set}\u0000${range.to}`;
+          let hi = all.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (keyOf(all[mid] as Row) < start) lo = mid + 1;
+            else hi = mid;
+          }
+        }
+        for (let i = lo; i < all.length; i++) {
+          const c = all[i] as Row;
+          if (end !== undefined && keyOf(c) > end) break;
+          const parent = { sharedSetCode: c.sharedSetCode, customerCode: c.customerCode };
           if (!keyClauses.every((k) => k.test(parent))) continue;
           for (const row of contactRows(c)) if (clauses.every((k) => k.test(row))) out.push(row);
         }
