@@ -23,6 +23,7 @@ export type {
   ActivityRead,
   CrmObject,
   CustomerSource,
+  FieldSpec,
   GatewayCallOptions,
   GatewayCapability,
   GatewayRecordResult,

@@ -152,6 +152,12 @@ export interface ActivityRead extends AsyncIterable<ActivityInfo> {
   token(): string | undefined;
 }
 
+/** One field of a Marketo object, as describe reports it. */
+export interface FieldSpec {
+  /** Longest string value accepted, when limited. */
+  length?: number | undefined;
+}
+
 /** The Marketo quota as the gateway's client sees it. */
 export interface GatewayUsage {
   /** Calls this client made (every attempt that reached Marketo). */
@@ -203,13 +209,14 @@ export interface MarketoGateway {
   /** Activity type names by id. Optional: counts are keyed by id when absent. */
   activityTypes?(options?: GatewayCallOptions): Promise<Map<number, string>>;
   /**
-   * Updateable field names of an object on this instance, from describe. Optional: when present the engine drops
-   * mapped fields the instance does not have (logging them once) instead of failing every record with 1006.
+   * Fields of an object on this instance, from describe. Optional: when present the engine drops mapped fields the
+   * instance does not have and shortens strings longer than a field's length (noting it in the audit row), instead
+   * of Marketo refusing the whole record (1006 field not found, 1003 value too long).
    */
   fields?(
     object: "companies" | "namedAccounts" | "leads" | "salesPersons",
     options?: GatewayCallOptions,
-  ): Promise<Set<string> | undefined>;
+  ): Promise<Map<string, FieldSpec> | undefined>;
   /** This client's view of the quota. */
   usage(): GatewayUsage;
 }

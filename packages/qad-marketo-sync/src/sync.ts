@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { CapabilityTracker } from "./engine/capabilities.js";
 import { type Executed, executePlan, MAX_BATCH, type Plan, type Planned } from "./engine/execute.js";
-import { type FieldFilters, planBatch } from "./engine/plan.js";
+import { type FieldFilters, type NameConflictPolicy, normName, planBatch } from "./engine/plan.js";
 import { type ErrorInfo, errorInfo, SyncConfigError } from "./errors.js";
 import { Emitter, type StageCounts, type SyncEventName, type SyncListener } from "./events.js";
 import { type Clock, type Logger, realSleep, type Sleep, silentLogger, systemClock } from "./internal/runtime.js";
@@ -55,6 +55,12 @@ export interface SyncOptions<S = SourceCustomer> {
   };
   /** Read-back after each run, or `false`. @default {} (opportunities of touched accounts and new activity) */
   readBack?: ReadBackOptions | false;
+  /**
+   * Two customers whose named accounts would share a name (Marketo keeps one account per name): `suffixKey` names
+   * the later one "name (externalCompanyId)", `skip` records it as skipped.
+   * @default "suffixKey"
+   */
+  namedAccountNameConflicts?: NameConflictPolicy;
   /** Drop mapped fields the instance does not describe (when the gateway can describe). @default true */
   describeFields?: boolean;
   /**
@@ -349,11 +355,26 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       let broken = false;
       let checkpointSaved = false;
       let contextsUpdated = 0;
-      const planCtx = { tenant, runId, schema, mapping, store, filters: {} as FieldFilters, now: () => clock.now() };
+      const planCtx = {
+        tenant,
+        runId,
+        schema,
+        mapping,
+        store,
+        filters: {} as FieldFilters,
+        names: new Map<string, string>(),
+        nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
+        now: () => clock.now(),
+      };
       const execCtx = { tenant, runId, gateway, capabilities: caps, now: () => clock.now(), isFatal };
       try {
         planCtx.filters = await loadFilters();
         await probe(caps);
+        if (baseMapping.namedAccount !== false) {
+          for await (const s of store.listSynced(tenant, "namedAccount")) {
+            if (s.name !== undefined) planCtx.names.set(normName(s.name), s.key);
+          }
+        }
       } catch (e) {
         failure = errorInfo(e);
       }

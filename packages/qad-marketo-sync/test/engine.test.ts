@@ -199,6 +199,28 @@ describe("rejection", () => {
 });
 
 describe("mapping", () => {
+  it("named-account name conflicts: the first customer keeps the name, the next is suffixed (or skipped)", async () => {
+    const twins = [customer(1, { name: "Acme" }), customer(2, { name: "ACME " }), customer(3, { name: "Other" })];
+    const { sync, marketo, store } = setup(twins);
+    const s = done(await sync.runOnce()).summary;
+    expect(s.outcomes.namedAccount.created).toBe(3);
+    expect([...marketo.namedAccounts.keys()].sort()).toEqual(["ACME (SET.C2)", "Acme", "Other"]);
+    const [row] = await store.queryAudit({ tenant: "default", kinds: ["namedAccount"], keys: ["SET.C2"] });
+    expect(row?.reasons[0]?.code).toBe("name_conflict");
+    // Stable across runs: a re-read finds the same names unchanged.
+    const again = createSync({
+      source: { read: () => arraySource(twins).read(undefined) },
+      marketo,
+      store,
+      readBack: false,
+    });
+    expect(done(await again.runOnce()).summary.outcomes.namedAccount.unchanged).toBe(3);
+
+    const skipping = setup(twins, { namedAccountNameConflicts: "skip" });
+    const s2 = done(await skipping.sync.runOnce()).summary;
+    expect(s2.outcomes.namedAccount).toMatchObject({ created: 2, skipped: 1 });
+  });
+
   it("custom key, custom fields, removed defaults and sales persons written before companies", async () => {
     const mapping = extendMapping({
       externalCompanyId: (c) => `QAD-${c.customerCode}`,
@@ -227,16 +249,21 @@ describe("mapping", () => {
     expect(marketo.salesPersons.get("SP1")).toMatchObject({ email: "SP1@corp.example" });
   });
 
-  it("drops fields the instance does not describe, keeping the engine's own keys", async () => {
-    const { sync, marketo } = setup([customer(1)]);
-    marketo.describe.companies = new Set(["company", "billingCity"]);
+  it("drops fields the instance does not describe and shortens over-long values, noting it in the audit", async () => {
+    const { sync, marketo, store } = setup([customer(1)]);
+    marketo.describe.companies = new Map([
+      ["company", { length: 12 }],
+      ["billingCity", {}],
+    ]);
     done(await sync.runOnce());
     expect(marketo.companies.get("SET.C1")).toEqual({
       id: expect.any(Number),
-      company: "Customer 1 Inc",
+      company: "Customer 1 I",
       billingCity: "Austin",
       externalCompanyId: "SET.C1",
     });
+    const [row] = await store.queryAudit({ tenant: "default", kinds: ["company"] });
+    expect(row?.reasons).toEqual([{ code: "truncated", message: "company shortened from 14 to 12 characters" }]);
   });
 
   it("a named-account rename updates the same account by marketoGUID instead of creating a second one", async () => {

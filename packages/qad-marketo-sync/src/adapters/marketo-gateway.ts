@@ -3,6 +3,7 @@ import type {
   ActivityInfo,
   ActivityRead,
   CrmObject,
+  FieldSpec,
   GatewayCallOptions,
   GatewayCapability,
   GatewayRecordResult,
@@ -190,7 +191,11 @@ export function marketoGateway(mk: MarketoClient, options: MarketoGatewayOptions
     async fields(object, o) {
       if (object === "leads") {
         const fields = await mk.leads.describe(sig(o));
-        return new Set(fields.filter((f) => f.rest && f.rest.readOnly !== true).map((f) => f.rest!.name));
+        const out = new Map<string, FieldSpec>();
+        for (const f of fields) {
+          if (f.rest && f.rest.readOnly !== true) out.set(f.rest.name, { length: f.length });
+        }
+        return out;
       }
       const resource =
         object === "companies" ? mk.companies : object === "namedAccounts" ? mk.namedAccounts : mk.salesPersons;
@@ -198,7 +203,7 @@ export function marketoGateway(mk: MarketoClient, options: MarketoGatewayOptions
       if (d.fields.length === 0) return undefined;
       // A read-only (CRM-owned) object marks every field updateable:false; the engine does not write it anyway,
       // so keep the names rather than filtering everything away.
-      return new Set(d.fields.map((f) => f.name));
+      return new Map(d.fields.map((f) => [f.name, { length: f.length }]));
     },
     usage() {
       const q = mk.quota();

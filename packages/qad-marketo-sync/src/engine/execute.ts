@@ -15,6 +15,8 @@ export interface Planned {
   hash: string;
   prior?: SyncedState | undefined;
   replayOf?: string | undefined;
+  /** Notes for the audit row (fields shortened, name conflicts resolved). */
+  notes?: Reason[] | undefined;
 }
 
 /** A plan: payloads per kind, each list free of duplicate keys. @internal */
@@ -73,7 +75,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
     kind: p.kind,
     outcome,
     sourceKey: p.sourceKey,
-    reasons: [],
+    reasons: p.notes ?? [],
     payload: p.payload,
     hash: p.hash,
     at: ctx.now(),
@@ -159,7 +161,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
           blocked.push(p);
           return;
         }
-        out.entries.push(entry(p, "skipped", { reasons: r.reasons }));
+        out.entries.push(entry(p, "skipped", { reasons: [...r.reasons, ...(p.notes ?? [])] }));
       });
     }
     return blocked;

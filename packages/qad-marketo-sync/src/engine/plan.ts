@@ -1,12 +1,15 @@
 import type { z } from "zod";
 import { payloadHash } from "../hashing.js";
 import { type CompiledMapping, isRejection, type MappedRecord } from "../mapping/mapping.js";
-import type { MarketoPayload, SourceItem } from "../ports.js";
+import type { FieldSpec, MarketoPayload, Reason, SourceItem } from "../ports.js";
 import type { AuditEntry, AuditStore, WritableKind } from "../store/audit-store.js";
 import { emptyPlan, type Plan, type Planned } from "./execute.js";
 
-/** Field filters per kind (from the gateway's describe), or undefined to send every mapped field. @internal */
-export type FieldFilters = Partial<Record<WritableKind, Set<string> | undefined>>;
+/** Fields per kind (from the gateway's describe), or undefined to send every mapped field as is. @internal */
+export type FieldFilters = Partial<Record<WritableKind, Map<string, FieldSpec> | undefined>>;
+
+/** How a named-account name already used by another account is resolved. */
+export type NameConflictPolicy = "suffixKey" | "skip";
 
 /** Result of planning one batch. @internal */
 export interface Planning {
@@ -24,17 +27,39 @@ export interface PlanContext<S> {
   mapping: CompiledMapping<S>;
   store: AuditStore;
   filters: FieldFilters;
+  /** Normalised named-account name → the externalCompanyId that owns it (shared by the batches of a run). */
+  names: Map<string, string>;
+  nameConflicts: NameConflictPolicy;
   now: () => number;
 }
+
+/** Normalises a named-account name the way Marketo matches it (trimmed, case-insensitive). @internal */
+export const normName = (name: string) => name.trim().toLowerCase();
 
 const formatIssues = (issues: z.core.$ZodIssue[]) =>
   issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
 
-function filterFields(payload: MarketoPayload, allowed: Set<string> | undefined, keep: string[]): MarketoPayload {
-  if (!allowed) return payload;
+/** Drops fields the instance lacks and shortens over-long strings, saying so. */
+function fitFields(
+  payload: MarketoPayload,
+  fields: Map<string, FieldSpec> | undefined,
+  keep: string[],
+): { payload: MarketoPayload; notes: Reason[] } {
+  if (!fields) return { payload, notes: [] };
   const out: MarketoPayload = {};
-  for (const [k, v] of Object.entries(payload)) if (allowed.has(k) || keep.includes(k)) out[k] = v;
-  return out;
+  const notes: Reason[] = [];
+  for (const [k, v] of Object.entries(payload)) {
+    const spec = fields.get(k);
+    if (!spec && !keep.includes(k)) continue;
+    const max = spec?.length;
+    if (typeof v === "string" && max !== undefined && max > 0 && v.length > max) {
+      out[k] = v.slice(0, max);
+      notes.push({ code: "truncated", message: `${k} shortened from ${v.length} to ${max} characters` });
+    } else {
+      out[k] = v;
+    }
+  }
+  return { payload: out, notes };
 }
 
 // Fields the engine itself relies on are never filtered away.
@@ -110,16 +135,62 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>): Pr
     namedAccount: new Map(),
     lead: new Map(),
   };
-  const add = (kind: WritableKind, key: string, sourceKey: string, payload: MarketoPayload) => {
-    const filtered = filterFields(payload, ctx.filters[kind], KEEP[kind]);
+  const fit = (kind: WritableKind, payload: MarketoPayload) => fitFields(payload, ctx.filters[kind], KEEP[kind]);
+  const add = (
+    kind: WritableKind,
+    key: string,
+    sourceKey: string,
+    fitted: { payload: MarketoPayload; notes: Reason[] },
+  ) => {
     candidates[kind].delete(key);
-    candidates[kind].set(key, { kind, key, sourceKey, payload: filtered, hash: payloadHash(filtered) });
+    const p: Planned = { kind, key, sourceKey, payload: fitted.payload, hash: payloadHash(fitted.payload) };
+    if (fitted.notes.length > 0) p.notes = fitted.notes;
+    candidates[kind].set(key, p);
+  };
+  // Marketo keeps one named account per name: a second customer with the same name would silently update the first
+  // one's account. The first key to claim a name owns it; others get "name (externalCompanyId)" or are skipped.
+  const claimName = (key: string, fitted: { payload: MarketoPayload; notes: Reason[] }): boolean => {
+    const name = String(fitted.payload.name);
+    const owner = ctx.names.get(normName(name));
+    if (owner === undefined || owner === key) {
+      ctx.names.set(normName(name), key);
+      return true;
+    }
+    if (ctx.nameConflicts === "skip") {
+      entries.push({
+        tenant: ctx.tenant,
+        runId: ctx.runId,
+        key,
+        kind: "namedAccount",
+        outcome: "skipped",
+        sourceKey: key,
+        reasons: [{ code: "name_conflict", message: `named account "${name}" belongs to ${owner}` }],
+        payload: fitted.payload,
+        at,
+      });
+      return false;
+    }
+    const suffix = ` (${key})`;
+    const max = ctx.filters.namedAccount?.get("name")?.length ?? 255;
+    const alt = `${name.slice(0, Math.max(0, max - suffix.length))}${suffix}`;
+    ctx.names.set(normName(alt), key);
+    fitted.payload.name = alt;
+    fitted.notes.push({
+      code: "name_conflict",
+      message: `named account "${name}" belongs to ${owner}; named "${alt}"`,
+    });
+    return true;
   };
   for (const m of mapped.values()) {
-    if (m.salesPerson) add("salesPerson", String(m.salesPerson.externalSalesPersonId), m.key, m.salesPerson);
-    add("company", m.key, m.key, m.company);
-    if (m.namedAccount) add("namedAccount", m.key, m.key, m.namedAccount);
-    for (const l of m.leads) add("lead", l.key, m.key, l.payload);
+    if (m.salesPerson) {
+      add("salesPerson", String(m.salesPerson.externalSalesPersonId), m.key, fit("salesPerson", m.salesPerson));
+    }
+    add("company", m.key, m.key, fit("company", m.company));
+    if (m.namedAccount) {
+      const fitted = fit("namedAccount", m.namedAccount);
+      if (claimName(m.key, fitted)) add("namedAccount", m.key, m.key, fitted);
+    }
+    for (const l of m.leads) add("lead", l.key, m.key, fit("lead", l.payload));
     for (const c of m.contactIssues) {
       entries.push({
         tenant: ctx.tenant,

@@ -48,7 +48,9 @@ export class FakeGateway implements MarketoGateway {
   failNext = new Map<Op, Error[]>();
   /** Per-record skip reasons by key. */
   skipKeys = new Map<string, { code: string; message: string }>();
-  describe: Partial<Record<"companies" | "namedAccounts" | "leads" | "salesPersons", Set<string>>> = {};
+  describe: Partial<
+    Record<"companies" | "namedAccounts" | "leads" | "salesPersons", Map<string, { length?: number }>>
+  > = {};
   extractActivities?: MarketoGateway["extractActivities"];
   #nextId = 1;
   #callsMade = 0;
