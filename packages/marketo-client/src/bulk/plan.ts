@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { MarketoValidationError } from "../errors.js";
 import type {
   ActivityExtractParams,
@@ -123,10 +124,40 @@ export async function planActivities(
   };
 }
 
-/** Checks a state handed back for a resume, so a mangled one fails before any call. */
-export function checkResumeState(state: BulkExtractState, object: "leads" | "activities"): BulkExtractState {
-  if (state?.version !== 1 || state.object !== object || !Array.isArray(state.jobs)) {
-    invalid(`resumeFrom is not a version 1 ${object} extract state`);
+const jobStateSchema = z.object({
+  filter: z.record(z.string(), z.unknown()),
+  exportId: z.string().min(1).optional(),
+  status: z.enum(["pending", "created", "enqueued", "completed", "done"]),
+  rowsDelivered: z.number().int().nonnegative(),
+  bytesReceived: z.number().int().nonnegative(),
+  fileSize: z.number().int().nonnegative().optional(),
+  fileChecksum: z.string().optional(),
+});
+
+const stateSchema = z.object({
+  version: z.literal(1),
+  object: z.enum(["leads", "activities"]),
+  fields: z.array(z.string().min(1)).min(1).optional(),
+  format: z.enum(["CSV", "TSV", "SSV"]),
+  columnHeaderNames: z.record(z.string(), z.string()).optional(),
+  jobs: z.array(jobStateSchema).min(1),
+  rowsDelivered: z.number().int().nonnegative(),
+  warnings: z.array(z.string()),
+});
+
+/** Validates a state handed back for a resume (it may come from a file), so a mangled one fails before any call. */
+export function checkResumeState(state: unknown, object: "leads" | "activities"): BulkExtractState {
+  const parsed = stateSchema.safeParse(state);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "state"}: ${i.message}`);
+    throw new MarketoValidationError(`resumeFrom is not a valid bulk extract state: ${issues.join("; ")}`, { issues });
   }
-  return structuredClone(state);
+  if (parsed.data.object !== object) {
+    invalid(`resumeFrom is the state of a ${parsed.data.object} extract, not ${object}`);
+  }
+  for (const job of parsed.data.jobs) {
+    if (job.status !== "pending" && job.exportId === undefined)
+      invalid(`a ${job.status} job in resumeFrom has no exportId`);
+  }
+  return structuredClone(parsed.data) as BulkExtractState;
 }

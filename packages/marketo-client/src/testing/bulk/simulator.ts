@@ -61,7 +61,7 @@ export interface BulkSimInspection extends Record<string, unknown> {
   /** Every job with its status and announced file facts. */
   jobs: {
     exportId: string;
-    object: ObjectName;
+    object: "leads" | "activities";
     status: string;
     filter: Record<string, unknown>;
     fileSize?: number | undefined;
