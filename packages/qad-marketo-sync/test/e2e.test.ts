@@ -39,7 +39,13 @@ afterEach(async () => {
 });
 
 async function env(
-  opts: { customers?: number; crmSync?: boolean; crmReadOnlyLevel?: "record" | "response"; store?: AuditStore } = {},
+  opts: {
+    customers?: number;
+    crmSync?: boolean;
+    crmReadOnlyLevel?: "record" | "response";
+    store?: AuditStore;
+    bulk?: boolean;
+  } = {},
 ): Promise<Env> {
   const qadSim = await startQadSimulator({ customers: opts.customers ?? 120, seed: 11 });
   const mkSim = await startMarketoSimulator({
@@ -52,7 +58,7 @@ async function env(
   const store = opts.store ?? createMemoryStore();
   const sync = createSync({
     source: qadCustomerSource(new QadClient({ ...qadSim.clientOptions })),
-    marketo: marketoGateway(mk, { bulkFirstPull: false }),
+    marketo: marketoGateway(mk, { bulkFirstPull: opts.bulk ?? false, bulkPoll: { initialDelayMs: 5, maxDelayMs: 20 } }),
     store,
   });
   const e: Env = {
@@ -211,5 +217,64 @@ describe("end to end: QAD simulator → engine → Marketo simulator over HTTP",
     expect(e.writeCalls()).toBe(writes);
     expect(e.mkSim.inspect().duplicates.companies).toBe(0);
     expect(e.mkSim.inspect().records.companies).toBe(30);
+  });
+
+  it("reads back opportunities, sales persons and lead activity into account contexts", async () => {
+    for (const bulk of [false, true]) {
+      const e = await env({ customers: 40, bulk });
+      const first = validCustomers(e.qadSim).find((c) => c.contacts.some((x) => x.email));
+      const key = `${first!.sharedSetCode}.${first!.customerCode}`;
+      // Marketo already holds sales context for this account (as a CRM or sales team would put it there).
+      e.mkSim.data.salesPersons.seed([
+        { externalSalesPersonId: "SP-1", email: "owner@corp.example", firstName: "Olga" },
+      ]);
+      e.mkSim.data.opportunities.seed([
+        {
+          externalOpportunityId: "O-1",
+          externalCompanyId: key,
+          name: "Big deal",
+          amount: 12000,
+          isClosed: false,
+          externalSalesPersonId: "SP-1",
+        },
+        { externalOpportunityId: "O-2", externalCompanyId: key, name: "Small deal", amount: 800, isClosed: false },
+        {
+          externalOpportunityId: "O-3",
+          externalCompanyId: key,
+          name: "Old deal",
+          amount: 5000,
+          isClosed: true,
+          isWon: true,
+        },
+      ]);
+      const contexts: string[] = [];
+      e.sync.on("accountContext", (c) => contexts.push(c.externalCompanyId));
+      const s1 = summaryOf(await e.sync.runOnce());
+      expect(s1.status).toBe("completed");
+      const ctx = await e.sync.accountContext(key);
+      expect(ctx?.openOpportunities).toEqual({ count: 2, amount: 12800 });
+      expect(ctx?.wonOpportunities).toEqual({ count: 1, amount: 5000 });
+      expect(ctx?.owner).toMatchObject({ externalSalesPersonId: "SP-1", email: "owner@corp.example" });
+      expect(contexts).toContain(key);
+
+      // Leads of the account engage; the next read-back folds their activity in.
+      const leads = e.mkSim.data.leads.find("externalCompanyId", key);
+      expect(leads.length).toBeGreaterThan(0);
+      const leadId = leads[0]!.id as number;
+      e.mkSim.data.activities.seed([
+        { leadId, activityTypeId: 1 },
+        { leadId, activityTypeId: 1 },
+        { leadId, activityTypeId: 2 },
+      ]);
+      await e.sync.refreshAccountContexts([]);
+      const ctx2 = await e.sync.accountContext(key);
+      expect(ctx2?.activityCounts).toEqual({ "Visit Webpage": 2, "Fill Out Form": 1 });
+      expect(ctx2?.lastEngagementAt).toBeTruthy();
+      // Resumed from the saved paging token: nothing is counted twice.
+      await e.sync.refreshAccountContexts([]);
+      expect((await e.sync.accountContext(key))?.activityCounts).toEqual({ "Visit Webpage": 2, "Fill Out Form": 1 });
+      if (bulk)
+        expect(e.mkSim.callLog().some((c) => c.path.includes("/bulk/v1/activities/export/create.json"))).toBe(true);
+    }
   });
 });
