@@ -226,11 +226,22 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
   }
 
   // REST views of the customers, rebuilt only when the store changed.
+  // Rows are replaced (never mutated) on change, so a row's REST view can be cached by identity.
   let restCache: { version: number; rows: Row[] } | undefined;
+  const restByRow = new WeakMap<object, Row>();
   const restRows = (kind: EntityKind): readonly Row[] => {
     if (kind !== "customers") return store.documents(kind);
     if (restCache?.version !== store.version) {
-      restCache = { version: store.version, rows: store.customers().map((c) => toRestCustomer(c, false)) };
+      const rows = store.customers().map((c) => {
+        const key = c as object;
+        let r = restByRow.get(key);
+        if (!r) {
+          r = toRestCustomer(c, false);
+          restByRow.set(key, r);
+        }
+        return r;
+      });
+      restCache = { version: store.version, rows };
     }
     return restCache.rows;
   };

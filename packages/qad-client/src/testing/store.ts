@@ -37,6 +37,8 @@ export class QadSimStore {
   readonly #now: () => number;
   readonly #random: () => number;
   #sorted: readonly unknown[] | undefined;
+  /** Entries in key order; kept across edits that do not change a key. */
+  #order: Entry[] | undefined;
   #version = 0;
   #sharedSets: number;
 
@@ -63,13 +65,13 @@ export class QadSimStore {
   /** Current customer rows, canonical shape (possibly corrupt), sorted by sharedSetCode then customerCode. */
   customers(): readonly unknown[] {
     if (!this.#sorted) {
-      const rows = [...this.#entries.values()].map((e) => e.row);
-      rows.sort((a, b) => {
-        const ka = sortKey(a);
-        const kb = sortKey(b);
-        return ka < kb ? -1 : ka > kb ? 1 : 0;
-      });
-      this.#sorted = Object.freeze(rows);
+      if (!this.#order) {
+        // Sort keys computed once per entry, not per comparison: this runs over 100k rows in benchmarks.
+        const keyed = [...this.#entries.values()].map((e) => ({ e, k: sortKey(e.row) }));
+        keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+        this.#order = keyed.map((x) => x.e);
+      }
+      this.#sorted = Object.freeze(this.#order.map((e) => e.row));
     }
     return this.#sorted;
   }
@@ -106,7 +108,7 @@ export class QadSimStore {
     };
     if (this.#entries.has(row.customerCode)) throw new Error(`Customer ${row.customerCode} exists`);
     this.#entries.set(row.customerCode, { id: row.customerCode, row });
-    this.#changed();
+    this.#changed(true);
     return structuredClone(row);
   }
 
@@ -120,7 +122,7 @@ export class QadSimStore {
       concurrencyHash: this.#hash(),
     };
     e.row = row;
-    this.#changed();
+    this.#changed("customerCode" in patch || "sharedSetCode" in patch);
     return structuredClone(row);
   }
 
@@ -135,7 +137,7 @@ export class QadSimStore {
   remove(code: string): void {
     this.#entry(code);
     this.#entries.delete(code);
-    this.#changed();
+    this.#changed(true);
   }
 
   /** Makes a customer row invalid (stamped as a change so polls pick it up). */
@@ -148,7 +150,7 @@ export class QadSimStore {
     else if (kind === "badLastModified") row.lastModified = { date: "31/12/2025", time: -1 };
     else row.isActive = "sometimes";
     e.row = row;
-    this.#changed();
+    this.#changed(kind === "missingCustomerCode");
   }
 
   #entry(code: string): Entry {
@@ -157,8 +159,9 @@ export class QadSimStore {
     return e;
   }
 
-  #changed(): void {
+  #changed(keysChanged = false): void {
     this.#sorted = undefined;
+    if (keysChanged) this.#order = undefined;
     this.#version++;
   }
 
