@@ -144,6 +144,36 @@ describe("QXtend key-based paging over real HTTP", () => {
     }
   });
 
+  it("rows inserted or deleted while a read runs neither shift nor repeat rows (no offset)", async () => {
+    const live = new MemoryStore(makeCustomers(60, 8));
+    const s = await startQxtendServer(live, { sharedSetCode: "SET1" });
+    try {
+      const seen: string[] = [];
+      let page = 0;
+      for await (const p of createQxtendBackend(clientOptions(s.url), testDeps()).pages("customers", {
+        pageSize: 10,
+      })) {
+        seen.push(...p.map((r) => (r as { customerCode: string }).customerCode));
+        if (page++ === 1) {
+          // Before the cursor: delete two rows and insert one; after it: insert one.
+          live.rows = live.rows.filter((c) => c.customerCode !== "C00001" && c.customerCode !== "C00002");
+          live.rows.push({ ...live.rows[0]!, customerCode: "C00000A" }, { ...live.rows[0]!, customerCode: "C00055A" });
+        }
+      }
+      // Offset paging would have skipped two rows here (C00020, C00021); key paging skips nothing.
+      const expected = [...makeCustomers(60, 8).map((c) => c.customerCode), "C00055A"].sort();
+      expect(seen).toEqual(expected);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("available() is false when QXtend answers with a fault", async () => {
+    const deps = testDeps();
+    expect(await createQxtendBackend(clientOptions(sim.url, { password: "nope" }), deps).available()).toBe(false);
+    expect(JSON.stringify(deps.logs)).toContain("User ID or password is incorrect");
+  });
+
   it("available() is true against the simulator and false for a closed port", async () => {
     expect(await createQxtendBackend(clientOptions(sim.url), testDeps()).available()).toBe(true);
     const closed = await startQxtendServer(store);
