@@ -1,5 +1,5 @@
 import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
-import { QadConfigError, type QadQxtendMessage, QadResponseParseError } from "../errors.js";
+import { QadAbortError, QadConfigError, type QadQxtendMessage, QadResponseParseError } from "../errors.js";
 import {
   CONTACT_FIELD_DEFAULTS,
   type ContactFieldMap,
@@ -216,7 +216,7 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
     const sinceDate = req.modifiedSince?.date;
     let afterKey: string | undefined;
     for (;;) {
-      req.signal?.throwIfAborted();
+      if (req.signal?.aborted) throw new QadAbortError("QXtend read aborted", { cause: req.signal.reason });
       const filter = buildQxtendFilter({
         dateField: p.dateField,
         keyField: p.keyField,
@@ -255,12 +255,19 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
         }) as QxtendPage;
       }
       if (outcome.rows.length < req.pageSize) return;
-      afterKey = keys[keys.length - 1];
+      const next = keys[keys.length - 1];
+      // Even with keyOrder "trust", a cursor that does not move would re-read the same page forever.
+      if (next === afterKey) {
+        throw new QadResponseParseError(`QXtend paging did not advance past key ${JSON.stringify(afterKey)}`, {
+          requestId: outcome.messageId,
+        });
+      }
+      afterKey = next;
     }
   }
 
   async function available(signal?: AbortSignal): Promise<boolean> {
-    const entity = (Object.keys(o.profiles) as EntityKind[])[0];
+    const entity = o.profiles.customers ? "customers" : (Object.keys(o.profiles) as EntityKind[])[0];
     if (entity === undefined) return false;
     try {
       const p = entityProfile(o, entity);

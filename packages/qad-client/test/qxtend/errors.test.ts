@@ -317,6 +317,22 @@ describe("QXtend failures become typed errors", () => {
     sim.handler.faults.clear();
   });
 
+  it("a signal aborted before the read starts rejects with QadAbortError without a request", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const before = sim.handler.inspect().requests;
+    const e = await failure(
+      collect(
+        createQxtendBackend(clientOptions(sim.url), testDeps()).pages("customers", {
+          pageSize: 5,
+          signal: controller.signal,
+        }),
+      ),
+    );
+    expect(e).toBeInstanceOf(QadAbortError);
+    expect(sim.handler.inspect().requests).toBe(before);
+  });
+
   it("bad options are refused up front with QadConfigError, without echoing the password", () => {
     expect(() => createQxtendBackend(clientOptions("ftp://x/qxi"), testDeps())).toThrow(QadConfigError);
     expect(() => createQxtendBackend(clientOptions("http://qad.example.com/qxi"), testDeps())).toThrow(/plain http/);

@@ -108,6 +108,10 @@ describe("defensive parsing of QXtend answers", () => {
     expect((await read(5)).flat()).toHaveLength(4);
     serve({ body: rows("B", "A") });
     expect((await read(5, { keyOrder: "trust" })).flat()).toHaveLength(2);
+    // Trusting the order still never loops on a cursor that does not move.
+    serve({ body: rows("A", "B") });
+    const loop = await failure(read(2, { keyOrder: "trust" }));
+    expect((loop as Error).message).toMatch(/did not advance/);
   });
 
   it("maps a configured non-customer profile with typed fields (number, date, logical) and keeps the rest in custom", async () => {
