@@ -1,5 +1,11 @@
 import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
-import { QadAbortError, QadConfigError, type QadQxtendMessage, QadResponseParseError } from "../errors.js";
+import {
+  QadAbortError,
+  QadConfigError,
+  type QadQxtendMessage,
+  type QadRequestInfo,
+  QadResponseParseError,
+} from "../errors.js";
 import {
   CONTACT_FIELD_DEFAULTS,
   type ContactFieldMap,
@@ -137,7 +143,11 @@ export function compareProgressKeys(a: string, b: string): number {
  * profile that sorts otherwise (or ignores the key filter) would make the reader skip or repeat rows forever, so
  * that is an error, not something to carry on from.
  */
-function checkKeyOrder(keys: readonly string[], afterKey: string | undefined, messageId: string): void {
+function checkKeyOrder(
+  keys: readonly string[],
+  afterKey: string | undefined,
+  context: { requestId: string; request: QadRequestInfo },
+): void {
   let previous = afterKey;
   for (const key of keys) {
     if (previous !== undefined) {
@@ -147,7 +157,7 @@ function checkKeyOrder(keys: readonly string[], afterKey: string | undefined, me
           previous === afterKey
             ? `QXtend returned key ${JSON.stringify(key)} although keys after ${JSON.stringify(afterKey)} were asked for; the profile does not apply the key filter`
             : `QXtend rows are not in key order (${JSON.stringify(previous)} before ${JSON.stringify(key)}); key paging would skip rows. Sort the profile by its key, or set keyOrder: "trust"`,
-          { requestId: messageId },
+          context,
         );
       }
     }
@@ -232,6 +242,7 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
           "QXtend answered with messages",
         );
       }
+      const errorContext = { requestId: outcome.messageId, request: { method: "POST", url: o.url } };
       const keys: string[] = [];
       const records: unknown[] = [];
       for (const row of outcome.rows) {
@@ -240,13 +251,13 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
         if (key === undefined) {
           throw new QadResponseParseError(
             `QXtend row without key field ${p.keyField}: cannot page by key (check the profile's field names)`,
-            { requestId: outcome.messageId },
+            errorContext,
           );
         }
         keys.push(key);
         records.push(p.mapping ? mapEntityRow(entity, row, p.mapping, mapping) : mapCustomerRow(row, mapping));
       }
-      if (o.keyOrder === "verify") checkKeyOrder(keys, afterKey, outcome.messageId);
+      if (o.keyOrder === "verify") checkKeyOrder(keys, afterKey, errorContext);
       if (records.length > 0) {
         yield Object.assign(records, {
           result: outcome.result,
@@ -258,9 +269,10 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
       const next = keys[keys.length - 1];
       // Even with keyOrder "trust", a cursor that does not move would re-read the same page forever.
       if (next === afterKey) {
-        throw new QadResponseParseError(`QXtend paging did not advance past key ${JSON.stringify(afterKey)}`, {
-          requestId: outcome.messageId,
-        });
+        throw new QadResponseParseError(
+          `QXtend paging did not advance past key ${JSON.stringify(afterKey)}`,
+          errorContext,
+        );
       }
       afterKey = next;
     }
