@@ -118,10 +118,17 @@ export interface QxtendFilterParts {
 /**
  * Builds the Filter of one page: `cm_mod_date >= 01/31/26 and cm_addr > "C100"`. Field names come from validated
  * settings; the key value is always quoted with {@link quoteProgressString}. Empty when there is nothing to filter.
+ * With a two-digit-year format, a date before the century window drops the date clause (reads everything); a
+ * date after it throws {@link QadConfigError}.
  */
 export function buildQxtendFilter(parts: QxtendFilterParts): string {
   const clauses: string[] = [];
-  if (parts.sinceDate !== undefined) {
+  const pivot = parts.centuryPivot ?? 50;
+  const twoDigit = parts.dateFormat.split(/[/.-]/).includes("yy");
+  // Before a two-digit window's first year the literal cannot be written; every row is then "since" that date
+  // for practical purposes, so the clause is left out (a superset, never a loss).
+  const beforeWindow = parts.sinceDate !== undefined && twoDigit && Number(parts.sinceDate.slice(0, 4)) < 1900 + pivot;
+  if (parts.sinceDate !== undefined && !beforeWindow) {
     clauses.push(`${parts.dateField} >= ${formatQadDate(parts.sinceDate, parts.dateFormat, parts.centuryPivot)}`);
   }
   if (parts.afterKey !== undefined) clauses.push(`${parts.keyField} > ${quoteProgressString(parts.afterKey)}`);

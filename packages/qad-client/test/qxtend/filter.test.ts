@@ -113,6 +113,12 @@ describe("Progress string quoting", () => {
     expect(buildQxtendFilter({ ...p, sinceDate: "2026-01-01", afterKey: "C1" })).toBe(
       'cm_mod_date >= 01/01/26 and cm_addr > "C1"',
     );
+    // Before the two-digit window: no date clause (everything), never a wrong century.
+    expect(buildQxtendFilter({ ...p, sinceDate: "1900-01-01", afterKey: "C1" })).toBe('cm_addr > "C1"');
+    expect(buildQxtendFilter({ ...p, dateFormat: "mm/dd/yyyy", sinceDate: "1900-01-01" })).toBe(
+      "cm_mod_date >= 01/01/1900",
+    );
+    expect(() => buildQxtendFilter({ ...p, sinceDate: "2051-01-01" })).toThrow(QadConfigError);
   });
 
   it("the simulator refuses filter shapes a profile would not accept", () => {
