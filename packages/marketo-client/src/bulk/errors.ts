@@ -35,9 +35,20 @@ export class MarketoBulkError extends MarketoError {
 
 /**
  * Marketo answered 1029 "Export daily quota exceeded" (500 MB of export files a day per instance). Code `"1029"`.
- * Not retryable until the quota resets (00:00 US Central): keep `state` and resume later.
+ * Not retryable until the quota resets (00:00 US Central, `resetsAt`): keep `state` and resume then.
  */
-export class MarketoBulkQuotaError extends MarketoBulkError {}
+export class MarketoBulkQuotaError extends MarketoBulkError {
+  /** When the quota resets: the next 00:00 in America/Chicago after the error, by the client's clock. */
+  readonly resetsAt: Date | undefined;
+  constructor(message: string, options: MarketoBulkErrorOptions & { resetsAt?: Date | undefined }) {
+    super(message, options);
+    this.resetsAt = options.resetsAt;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), resetsAt: this.resetsAt?.toISOString() };
+  }
+}
 
 /** The export job ended `Failed` (code `"BULK_JOB_FAILED"`, `errorMsg` in the message) or `Canceled` (code `"BULK_JOB_CANCELED"`). */
 export class MarketoBulkJobFailedError extends MarketoBulkError {

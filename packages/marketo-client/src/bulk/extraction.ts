@@ -199,7 +199,7 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
         return st.exportId;
       } catch (err) {
         const kind = classify1029(err);
-        if (kind === "daily-quota") throw quotaError(err);
+        if (kind === "daily-quota") throw quotaError(err, this.#ctx.clock.now());
         // Checked on the filter sent: a concurrent job may have switched this one already.
         if (isMarketoError(err) && err.code === "1035" && "updatedAt" in (body["filter"] as object)) {
           this.#fallBackToCreatedAt(state, err.message);

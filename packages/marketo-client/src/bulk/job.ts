@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isMarketoError, MarketoApiError, MarketoResponseParseError } from "../errors.js";
-import type { Logger, Sleep } from "../internal/runtime.js";
+import type { Clock, Logger, Sleep } from "../internal/runtime.js";
 import { MarketoBulkJobFailedError, MarketoBulkQuotaError, MarketoBulkTimeoutError } from "./errors.js";
 import type { BulkJobStatus, BulkTransport } from "./types.js";
 
@@ -40,6 +40,7 @@ export interface JobContext {
   sleep: Sleep;
   random: () => number;
   logger: Logger;
+  clock: Clock;
 }
 
 function toStatus(raw: unknown, what: string): BulkJobStatus {
@@ -129,7 +130,7 @@ export async function enqueueJob(ctx: JobContext, exportId: string, options: Enq
         ctx.logger.info({ exportId }, "bulk job already queued; carrying on");
         return;
       }
-      if (kind === "daily-quota") throw quotaError(err, exportId);
+      if (kind === "daily-quota") throw quotaError(err, ctx.clock.now(), exportId);
       if (kind !== "queue-full") throw err;
       if (waited >= options.queueTimeoutMs) {
         throw new MarketoBulkTimeoutError(
@@ -146,12 +147,49 @@ export async function enqueueJob(ctx: JobContext, exportId: string, options: Enq
 }
 
 /** Turns Marketo's 1029 daily quota answer into the typed error (state is attached by the extract). */
-export function quotaError(err: unknown, exportId?: string): MarketoBulkQuotaError {
-  const e = err as { message?: string; requestId?: string; status?: number; request?: undefined };
+export function quotaError(err: unknown, now: number, exportId?: string): MarketoBulkQuotaError {
+  const e = err as { requestId?: string; status?: number };
+  const resetsAt = nextCentralMidnight(now);
   return new MarketoBulkQuotaError(
-    `Marketo's daily bulk export quota is used up (1029 "Export daily quota exceeded"); resume after 00:00 US Central with error.state`,
-    { code: "1029", retryable: false, requestId: e.requestId, status: e.status, exportId, cause: err },
+    `Marketo's daily bulk export quota is used up (1029 "Export daily quota exceeded"); resume with error.state after ${resetsAt.toISOString()} (00:00 US Central)`,
+    { code: "1029", retryable: false, requestId: e.requestId, status: e.status, exportId, cause: err, resetsAt },
   );
+}
+
+const chicago = new Intl.DateTimeFormat("en-US", {
+  timeZone: "America/Chicago",
+  hourCycle: "h23",
+  year: "numeric",
+  month: "numeric",
+  day: "numeric",
+  hour: "numeric",
+  minute: "numeric",
+  second: "numeric",
+});
+
+/** Chicago wall-clock time of `ms`, read as if it were UTC, minus `ms`: the zone's offset at that instant. */
+function chicagoOffset(ms: number): number {
+  const p = Object.fromEntries(chicago.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  const wall = Date.UTC(
+    Number(p["year"]),
+    Number(p["month"]) - 1,
+    Number(p["day"]),
+    Number(p["hour"]),
+    Number(p["minute"]),
+    Number(p["second"]),
+  );
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+/** The next 00:00 America/Chicago after `now` (Marketo's daily quotas reset then), DST included. */
+export function nextCentralMidnight(now: number): Date {
+  const offset = chicagoOffset(now);
+  const wall = new Date(now + offset);
+  const midnightWall = Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate() + 1);
+  let at = midnightWall - offset;
+  // A DST change between now and midnight moves the offset: correct with the offset at the candidate.
+  at = midnightWall - chicagoOffset(at);
+  return new Date(at);
 }
 
 /** Options of {@link waitForCompletion}. */

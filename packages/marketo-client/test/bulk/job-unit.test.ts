@@ -4,9 +4,10 @@ import {
   type BulkTransport,
   type BulkTransportRequest,
   MarketoBulkJobFailedError,
+  MarketoBulkQuotaError,
   MarketoBulkTimeoutError,
 } from "../../src/bulk/index.js";
-import { classify1029 } from "../../src/bulk/job.js";
+import { classify1029, nextCentralMidnight } from "../../src/bulk/job.js";
 import { MarketoInvalidRequestError, MarketoValidationError } from "../../src/errors.js";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -163,5 +164,35 @@ describe("resume state validation", () => {
       expect(err).toBeInstanceOf(MarketoValidationError);
     }
     expect(calls).toHaveLength(0);
+  });
+});
+
+describe("quota reset time", () => {
+  it.each([
+    ["2026-06-01T12:00:00Z", "2026-06-02T05:00:00.000Z"], // CDT
+    ["2026-01-15T03:00:00Z", "2026-01-15T06:00:00.000Z"], // CST, still Jan 14 in Chicago
+    ["2026-03-08T07:00:00Z", "2026-03-09T05:00:00.000Z"], // 01:00 CST on the day DST starts
+    ["2026-11-01T06:00:00Z", "2026-11-02T06:00:00.000Z"], // 01:00 CDT on the day DST ends
+  ])("after %s the quota resets at %s", (now, expected) => {
+    expect(nextCentralMidnight(Date.parse(now)).toISOString()).toBe(expected);
+  });
+
+  it("puts resetsAt (by the injected clock) on MarketoBulkQuotaError", async () => {
+    const transport: BulkTransport = {
+      async request<T>(req: BulkTransportRequest) {
+        if (req.path.endsWith("/create.json")) return { result: [{ exportId: "E1", status: "Created" } as T] };
+        throw apiError("1029", "Export daily quota exceeded");
+      },
+      raw: async () => new Response(""),
+    };
+    const bulk = new BulkApi(transport, {
+      clock: { now: () => Date.parse("2026-06-01T12:00:00Z") },
+      logger: quiet,
+      describeLeadFields: async () => [{ id: 1, displayName: "Id", dataType: "integer", rest: { name: "id" } }],
+    });
+    const err = await run(bulk).catch((e) => e);
+    expect(err).toBeInstanceOf(MarketoBulkQuotaError);
+    expect(err.resetsAt.toISOString()).toBe("2026-06-02T05:00:00.000Z");
+    expect(err.state.jobs[0]).toMatchObject({ exportId: "E1", status: "created" });
   });
 });
