@@ -235,7 +235,19 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
         ...(sinceDate === undefined ? {} : { sinceDate }),
         ...(afterKey === undefined ? {} : { afterKey }),
       });
+      const started = deps.clock.now();
       const outcome = await runQuery(request(p, filter, req.pageSize), settings, deps, req.signal);
+      deps.logger?.debug(
+        {
+          entity,
+          profile: p.profile,
+          rows: outcome.rows.length,
+          afterKey,
+          durationMs: deps.clock.now() - started,
+          messageId: outcome.messageId,
+        },
+        "QXtend page",
+      );
       if (outcome.messages.length > 0) {
         deps.logger?.warn(
           { entity, result: outcome.result, messages: outcome.messages, messageId: outcome.messageId },

@@ -55,6 +55,13 @@ describe("QXtend key-based paging over real HTTP", () => {
     expect(sim.handler.inspect().maxRows.slice(-12)).toEqual(Array(12).fill(20));
     expect(pages[0]!.result).toBe("success");
     expect(pages[0]!.warnings).toEqual([]);
+    // One debug line per page, with its size and cursor.
+    const pageLogs = deps.logs
+      .filter((l) => l.msg === "QXtend page")
+      .map((l) => l.obj as { rows: number; afterKey?: string });
+    expect(pageLogs.map((l) => l.rows)).toEqual([...Array(11).fill(20), 17]);
+    expect(pageLogs[0]!.afterKey).toBeUndefined();
+    expect(pageLogs[1]!.afterKey).toBe((pages[0]![19] as { customerCode: string }).customerCode);
   });
 
   it("stops after an exactly full last page with one empty request", async () => {
