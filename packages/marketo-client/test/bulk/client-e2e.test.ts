@@ -108,4 +108,34 @@ describe("mk.bulk over the full simulator", () => {
     expect(got).toHaveLength(90);
     expect(new Set(got).size).toBe(90);
   });
+
+  it("extracts activities of one type by name over 40 days (2 jobs), attributes as JSON", async () => {
+    sim = await startMarketoSimulator({ timeScale: TS });
+    sim.data.activities.seed(
+      Array.from({ length: 80 }, (_, i) => ({
+        leadId: 1 + (i % 7),
+        activityTypeId: i % 2 === 0 ? 1 : 10,
+        activityDate: new Date(START + i * (DAY / 2)).toISOString(),
+        primaryAttributeValueId: 500 + i,
+        primaryAttributeValue: `page, "${i}"\nsecond line`,
+        attributes: [{ name: "Client IP Address", value: `10.1.0.${i}` }],
+      })),
+    );
+    const mk = new MarketoClient({ ...sim.clientOptions });
+    const rows = [];
+    for await (const row of mk.bulk.activities.extract(
+      {
+        activityTypes: ["Visit Webpage"],
+        filter: { createdAt: { startAt: new Date(START), endAt: new Date(START + 40 * DAY) } },
+      },
+      { poll },
+    )) {
+      rows.push(row);
+    }
+    expect(rows).toHaveLength(40);
+    expect(rows.every((r) => r["activityTypeId"] === "1")).toBe(true);
+    expect(rows[1]?.["primaryAttributeValue"]).toBe('page, "2"\nsecond line');
+    expect(JSON.parse(rows[1]?.["attributes"] as string)).toEqual({ "Client IP Address": "10.1.0.2" });
+    expect(sim.bulk.inspect().jobs.map((j) => j.filter["activityTypeIds"])).toEqual([[1], [1]]);
+  });
 });
