@@ -10,7 +10,7 @@ import { buildQueryEnvelope, type QxtendQueryRequest } from "./envelope.js";
 import { type RetryPolicy, withRetry } from "./internal/retry.js";
 import { parseQueryResponse, type QxtendFault, type QxtendQueryResponse } from "./response.js";
 
-/** A pino-compatible logger; every method optional-free to keep calls simple. */
+/** A pino-compatible logger (`debug/info/warn/error(obj, msg?)`). */
 export interface QxtendLogger {
   /** Debug-level record. */
   debug(obj: object, msg?: string): void;
