@@ -102,6 +102,7 @@ export class QadClient {
         browse,
         deps: this.#deps,
         contactsPageSize: options.contactsPageSize ?? 1000,
+        contactsConcurrency: options.contactsConcurrency ?? 8,
         probePath: probe,
         sinceFilter: options.sinceFilter ?? "split",
       });

@@ -50,6 +50,11 @@ export interface QadClientOptions extends RuntimeDeps {
   pageSize?: number;
   /** Rows per page of the contacts browse joined onto customers. @default 1000 */
   contactsPageSize?: number;
+  /**
+   * Concurrent contact lookups (one per customer) for the sparse pages of a modified-since read; full reads use
+   * one range query per page instead. @default 8
+   */
+  contactsConcurrency?: number;
   /** Retry policy for transient failures. */
   retry?: RetryOptions;
   /** Per-attempt timeout in ms. @default 60000 */
@@ -101,6 +106,7 @@ const optionsSchema = z.object({
   pageSize: z.number().int().min(1).max(100_000).optional(),
   sinceFilter: z.enum(["split", "day"]).optional(),
   contactsPageSize: z.number().int().min(1).max(100_000).optional(),
+  contactsConcurrency: z.number().int().min(1).max(64).optional(),
   timeoutMs: z.number().int().min(1).optional(),
   retry: z
     .object({

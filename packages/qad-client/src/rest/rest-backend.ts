@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
 import { browsePages, type ResolvedBrowseOptions } from "../browse/browse.js";
 import { type BrowseFilter, where } from "../browse/filter.js";
@@ -22,6 +23,8 @@ export interface RestBackendOptions {
   contactsPageSize: number;
   /** Probe path for `available()`. */
   probePath: string | false;
+  /** Concurrent contact lookups for sparse (modified-since) pages. */
+  contactsConcurrency: number;
   /** How `modifiedSince` becomes browse filters. */
   sinceFilter: "split" | "day";
 }
@@ -75,7 +78,11 @@ export class RestBackend implements QadBackend {
     for await (const page of rows) {
       const kept = since ? page.filter((r) => modifiedAtOrAfter(r, cfg, since)) : page;
       if (entity === "customers" && cfg.contactsBrowseId) {
-        const contacts = await this.#contactsFor(kept, cfg, cfg.contactsBrowseId, req.signal);
+        // A full read's page is a contiguous key range, so one range query fetches exactly its contacts. A
+        // modified-since page is sparse: a range would drag in every customer between its first and last key.
+        const contacts = since
+          ? await this.#contactsByKey(kept, cfg.contactsBrowseId, req.signal)
+          : await this.#contactsFor(kept, cfg.contactsBrowseId, req.signal);
         yield kept.map((r) => mapRestRow(entity, r, cfg, contacts.get(keyOf(r)) ?? []));
       } else {
         yield kept.map((r) => mapRestRow(entity, r, cfg));
@@ -119,12 +126,39 @@ export class RestBackend implements QadBackend {
     }
   }
 
-  async #contactsFor(
-    rows: Row[],
-    cfg: RestEntityConfig,
-    browseId: string,
-    signal?: AbortSignal,
-  ): Promise<Map<string, Row[]>> {
+  async #contactsByKey(rows: Row[], browseId: string, signal?: AbortSignal): Promise<Map<string, Row[]>> {
+    const out = new Map<string, Row[]>();
+    const limit = pLimit(this.o.contactsConcurrency);
+    const keyed = rows.filter((r) => typeof r.sharedSetCode === "string" && typeof r.customerCode === "string");
+    await Promise.all(
+      keyed.map((r) =>
+        limit(async () => {
+          const filters = [
+            where("sharedSetCode").eq(r.sharedSetCode as string),
+            where("customerCode").eq(r.customerCode as string),
+          ];
+          const list: Row[] = [];
+          for await (const page of browsePages(
+            this.o.transport,
+            { ...this.o.browse, verifyEmptyFirstPage: false },
+            {
+              browseId,
+              pageSize: this.o.contactsPageSize,
+              filters,
+              callId: uuidFrom(this.o.deps.random),
+              ...(signal ? { signal } : {}),
+            },
+          )) {
+            list.push(...page);
+          }
+          out.set(keyOf(r), list);
+        }),
+      ),
+    );
+    return out;
+  }
+
+  async #contactsFor(rows: Row[], browseId: string, signal?: AbortSignal): Promise<Map<string, Row[]>> {
     const out = new Map<string, Row[]>();
     const bySet = new Map<string, string[]>();
     for (const r of rows) {
@@ -158,7 +192,6 @@ export class RestBackend implements QadBackend {
         }
       }
     }
-    void cfg;
     return out;
   }
 }

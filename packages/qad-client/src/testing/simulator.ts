@@ -456,12 +456,13 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
         // Fast path for the client's join (sharedSetCode eq + customerCode rg): the store is sorted by that key,
         // so only the slice between the two bounds is visited.
         const set = clauses.find((c) => c.field === "sharedSetCode" && c.op === "eq")?.value;
-        const range = clauses.find((c) => c.field === "customerCode" && c.op === "rg");
+        const code = clauses.find((c) => c.field === "customerCode" && (c.op === "rg" || c.op === "eq"));
+        const bounds = code ? { from: code.value, to: code.op === "eq" ? code.value : code.to } : undefined;
         let lo = 0;
         let end: string | undefined;
-        if (set !== undefined && range?.to !== undefined) {
-          const start = `${set}\u0000${range.value}`;
-          end = `${set}\u0000${range.to}`;
+        if (set !== undefined && bounds?.to !== undefined) {
+          const start = `${set}\u0000${bounds.from}`;
+          end = `${set}\u0000${bounds.to}`;
           let hi = all.length;
           while (lo < hi) {
             const mid = (lo + hi) >>> 1;
