@@ -123,8 +123,18 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
         if (batch.rows.length > 0) return hand(batch);
       }
     };
+    const user = this.#o.signal;
+    const inner = this.#inner.signal;
     return {
-      next: () => (batch !== undefined && index < batch.rows.length ? Promise.resolve(hand(batch)) : pull()),
+      next: () => {
+        // Stop at once on abort or cancel(), even with rows of the current batch still in memory.
+        if (user?.aborted || inner.aborted) {
+          batch = undefined;
+          const reason = user?.aborted ? user.reason : inner.reason;
+          return batches.return(undefined).then(() => Promise.reject(reason));
+        }
+        return batch !== undefined && index < batch.rows.length ? Promise.resolve(hand(batch)) : pull();
+      },
       return: async (): Promise<IteratorResult<BulkRow>> => {
         batch = undefined;
         await batches.return(undefined);

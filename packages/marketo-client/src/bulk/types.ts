@@ -158,7 +158,10 @@ export interface BulkPollOptions {
 export interface BulkExtractOptions {
   /** Cancels the extract (the Marketo jobs keep running; use `extraction.cancel()` to cancel them too). */
   signal?: AbortSignal | undefined;
-  /** Resume an extract from the state of an earlier one (from `extraction.state()` or a `MarketoBulkError`). */
+  /**
+   * Resume an extract from the state of an earlier one (`extraction.state()` or `error.state`, possibly through JSON).
+   * The state's jobs, fields and format are used; the `params` given to `extract` are then not consulted.
+   */
   resumeFrom?: BulkExtractState | undefined;
   /**
    * Jobs prepared ahead of the one being downloaded (created and enqueued so Marketo processes them meanwhile).

@@ -174,3 +174,30 @@ describe("1029 and 1035 handling", () => {
     expect(h.sim.inspect().jobs.every((j) => "createdAt" in j.filter)).toBe(true);
   });
 });
+
+describe("abort", () => {
+  it("stops on the caller's signal with the abort reason; the state still resumes without duplicates", async () => {
+    const leads = makeLeads(120);
+    h = await startHarness({ leads, leadFields: LEAD_FIELDS });
+    const controller = new AbortController();
+    const extraction = h.bulk.leads.extract({ filter: { createdAt: range } }, { poll, signal: controller.signal });
+    const first: Record<string, string | null>[] = [];
+    const reason = new Error("shutting down");
+    const err = await (async () => {
+      try {
+        for await (const row of extraction) {
+          first.push(row);
+          if (first.length === 70) controller.abort(reason);
+        }
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBe(reason);
+    expect(first).toHaveLength(70); // no row after the abort, though the current batch had more
+    const state = extraction.state() as BulkExtractState;
+    expect(state.rowsDelivered).toBe(70);
+    const rest = await collect(h.bulk.leads.extract({ filter: { createdAt: range } }, { poll, resumeFrom: state }));
+    expect([...first, ...rest]).toEqual(leads.map((l) => asRow(l)));
+  });
+});
