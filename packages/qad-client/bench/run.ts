@@ -6,7 +6,7 @@
  * Saves bench/results/read.json with the machine facts.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { undot } from "../src/browse/browse.js";
 import { QadClient } from "../src/index.js";
@@ -72,6 +72,18 @@ async function main(): Promise<void> {
   for await (const _ of poll) changed++;
   const pollMs = performance.now() - pollStart;
 
+  // The same poll without the contacts join: the client's own cost of a modified-since read.
+  const qad3 = new QadClient({
+    ...sim.clientOptions,
+    pageSize: PAGE,
+    entities: { customers: { contactsBrowseId: false } },
+  });
+  const bareStart = performance.now();
+  const bare = qad3.customers.changes(first.checkpoint());
+  let bareN = 0;
+  for await (const _ of bare) bareN++;
+  const bareMs = performance.now() - bareStart;
+
   // Parse-only pass over the captured customer pages: JSON.parse + undot + map + zod validation.
   const cfg = DEFAULT_REST_ENTITIES.customers;
   const parseCpu = process.cpuUsage();
@@ -125,6 +137,11 @@ async function main(): Promise<void> {
       skippedDuplicates: poll.stats.skippedDuplicates,
       wallMs: Math.round(pollMs),
       emittedPerSecond: Math.round(changed / (pollMs / 1000)),
+    },
+    incrementalPollWithoutContacts: {
+      emitted: bareN,
+      wallMs: Math.round(bareMs),
+      emittedPerSecond: Math.round(bareN / (bareMs / 1000)),
     },
     parseAndValidate: {
       records: parsed,

@@ -223,3 +223,37 @@ describe("cancellation", () => {
     }
   });
 });
+
+describe("one retry layer", () => {
+  const base = "https://acme.qad.com/clouderp";
+  const server = setupServer();
+  beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+  afterAll(() => server.close());
+
+  it("a failing token endpoint is retried once as a layer, not once per data-request retry", async () => {
+    let tokenCalls = 0;
+    let dataCalls = 0;
+    server.use(
+      http.post(`${base}/oauth/token`, () => {
+        tokenCalls++;
+        return new HttpResponse("down", { status: 503 });
+      }),
+      http.get(`${base}/api/x`, () => {
+        dataCalls++;
+        return HttpResponse.json({});
+      }),
+    );
+    const qad = new QadClient({
+      tenantUrl: base,
+      auth: { kind: "password", clientId: "c", username: "u", password: "p" },
+      allowedPaths: ["api/x"],
+      retry: { maxRetries: 2 },
+      sleep: async () => {},
+    });
+    const err = await qad.get("api/x").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QadHttpError);
+    expect((err as QadHttpError).retryable).toBe(false);
+    expect(tokenCalls).toBe(3);
+    expect(dataCalls).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 import type { ResolvedDeps } from "../deps.js";
-import { isQadError, QadAuthError } from "../errors.js";
+import { isQadError, QadAuthError, QadHttpError } from "../errors.js";
 import { checkPathSyntax } from "../paths.js";
 import type { Transport } from "../transport.js";
 import { jwtExpiryMs } from "./jwt.js";
@@ -27,7 +27,15 @@ function expiryOf(token: string, expiresIn: unknown, now: number): number | unde
 /** Auth failures are re-thrown as QadAuthError without any request body (which held the password). */
 function asAuthError(e: unknown, what: string): never {
   if (isQadError(e)) {
-    if (e.retryable) throw e;
+    // The token request already had its retries; marking this final keeps the data request's retry layer from
+    // multiplying them.
+    if (e.retryable) {
+      throw new QadHttpError(`${what} failed: ${e.message}`, {
+        ...(e.status !== undefined ? { status: e.status } : {}),
+        ...(e.request ? { request: e.request } : {}),
+        retryable: false,
+      });
+    }
     throw new QadAuthError(`${what} failed: ${e.message}`, {
       ...(e.status !== undefined ? { status: e.status } : {}),
       ...(e.request ? { request: e.request } : {}),

@@ -5,7 +5,14 @@ import type { EntityRecordMap } from "../records/entities.js";
 import { recordKey } from "../records/entities.js";
 import { isQadInvalidRecord, type QadInvalidRecord } from "../records/invalid-record.js";
 import { type InvalidRowMode, toValidationError, validateRow } from "../validate.js";
-import { compareInstants, instantOfStamp, minusSeconds, type QadCheckpoint, type QadInstant } from "./checkpoint.js";
+import {
+  compareInstants,
+  instantOfDate,
+  instantOfStamp,
+  minusSeconds,
+  type QadCheckpoint,
+  type QadInstant,
+} from "./checkpoint.js";
 
 /** Options of `changes()`. */
 export interface ChangesOptions {
@@ -73,11 +80,7 @@ export function createPoll<K extends EntityKind>(
     const since: QadInstant | undefined = initial.highWater
       ? minusSeconds(initial.highWater, overlap)
       : options.since instanceof Date
-        ? {
-            date: options.since.toISOString().slice(0, 10),
-            time:
-              options.since.getUTCHours() * 3600 + options.since.getUTCMinutes() * 60 + options.since.getUTCSeconds(),
-          }
+        ? instantOfDate(options.since)
         : options.since;
     const prev = initial.seen;
     const fresh = new Map<string, string>();
@@ -114,7 +117,8 @@ export function createPoll<K extends EntityKind>(
       const at = instantOfStamp(s);
       if (!cutoff || !at || compareInstants(at, cutoff) >= 0) seen[k] = s;
     };
-    for (const [k, s] of Object.entries(prev)) if (!fresh.has(k)) keep(k, s);
+    // Entries without a readable instant are only kept while they are still being read, so they cannot pile up.
+    for (const [k, s] of Object.entries(prev)) if (!fresh.has(k) && instantOfStamp(s)) keep(k, s);
     for (const [k, s] of fresh) keep(k, s);
     next = { v: 1, entity: kind, highWater: hw, seen };
   }
