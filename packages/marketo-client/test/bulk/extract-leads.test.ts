@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { awkwardValue } from "../../src/testing/bulk/index.js";
 import { asRow, LEAD_FIELDS, makeLeads } from "./helpers/data.js";
 import { collect, type Harness, startHarness } from "./helpers/harness.js";
 
@@ -91,5 +92,27 @@ describe("bulk leads extract over HTTP", () => {
       h.bulk.leads.extract({ filter: { createdAt: { startAt: "2026-01-01", endAt: "2026-01-05" } } }, { poll }),
     );
     expect(rows).toEqual([{ id: "1", customField_c: "x", createdAt: "2026-01-02T00:00:00Z" }]);
+  });
+
+  it("parses files the simulator fills with awkward values (multi-line, U+2028, literal null, NUL) exactly", async () => {
+    const leads = makeLeads(24);
+    h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { faults: { awkwardValues: true } } });
+    const filter = { createdAt: { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-31T00:00:00Z" } };
+    const fields = LEAD_FIELDS.map((f) => f.name);
+    const expected = (keepNul: boolean) =>
+      leads.map((l, n) => {
+        const row: Record<string, string | null> = {};
+        for (const f of fields) {
+          const v = awkwardValue(l[f], n);
+          row[f] = v === null || v === undefined ? null : keepNul ? String(v) : String(v).replaceAll("\0", "");
+        }
+        return row;
+      });
+    const stripped = await collect(h.bulk.leads.extract({ filter }, { poll }));
+    expect(stripped).toEqual(expected(false));
+    const kept = await collect(h.bulk.leads.extract({ filter }, { poll, nulBytes: "keep" }));
+    expect(kept).toEqual(expected(true));
+    expect(kept.some((r) => Object.values(r).some((v) => v?.includes("\0")))).toBe(true);
+    expect(stripped.some((r) => Object.values(r).some((v) => v?.includes("\u2028")))).toBe(true);
   });
 });

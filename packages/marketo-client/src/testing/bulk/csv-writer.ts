@@ -26,3 +26,22 @@ export function formatLine(values: readonly unknown[], delimiter: string): strin
   }
   return `${line}\n`;
 }
+
+/**
+ * The awkward form the `awkwardValues` fault gives a string value of row `row` (0-based): by `row % 4`, a quoted
+ * multi-line text with quotes and commas, U+2028/U+2029 inside, `null` (written as the literal null), or a NUL byte.
+ * Non-string values are left alone.
+ */
+export function awkwardValue(value: unknown, row: number): unknown {
+  if (typeof value !== "string") return value;
+  switch (row % 4) {
+    case 0:
+      return `${value}\nsecond line, "quoted", end`;
+    case 1:
+      return `${value}\u2028line\u2029paragraph`;
+    case 2:
+      return null;
+    default:
+      return `${value.slice(0, 1)}\0${value.slice(1)}`;
+  }
+}

@@ -1,3 +1,4 @@
+export { awkwardValue } from "./csv-writer.js";
 export type { BulkSimulatorFaults, BulkSimulatorOptions, BulkSyntheticOptions } from "./options.js";
 export {
   type BulkSimFileRequest,

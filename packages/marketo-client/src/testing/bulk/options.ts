@@ -15,6 +15,12 @@ export interface BulkSimulatorFaults {
   corruptChecksum?: boolean | undefined;
   /** Insert NUL bytes into some string values of every file (the source data stays clean). */
   nulBytes?: boolean | undefined;
+  /**
+   * Rewrite the string values of every file's rows into the awkward forms Marketo files are known for: a quoted
+   * multi-line value with quotes and commas, U+2028/U+2029, a literal `null`, an embedded NUL byte (see
+   * `awkwardValue`; the source data stays as it is).
+   */
+  awkwardValues?: boolean | undefined;
   /** The next N jobs end `Failed` instead of `Completed`. */
   failJobs?: number | undefined;
 }

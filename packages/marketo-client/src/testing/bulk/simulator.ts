@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { SimActivity, SimContext, SimRequest, SimResponse } from "../context.js";
-import { formatLine, SIM_DELIMITERS } from "./csv-writer.js";
+import { awkwardValue, formatLine, SIM_DELIMITERS } from "./csv-writer.js";
 import type { BulkSimulatorOptions } from "./options.js";
 import { measureSynthetic, type SyntheticFile, syntheticRange } from "./synthetic.js";
 
@@ -251,7 +251,8 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
     let n = 0;
     for (const rec of records) {
       const values = job.columns.map((c) => {
-        const v = rec[c];
+        let v = rec[c];
+        if (faults.awkwardValues) v = awkwardValue(v, n);
         if (faults.nulBytes && typeof v === "string" && v.length > 1 && n % 3 === 1) return `${v[0]}\0${v.slice(1)}`;
         return v;
       });
