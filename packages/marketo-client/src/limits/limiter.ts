@@ -18,7 +18,11 @@ export interface ResolvedLimits {
 
 /** A granted call slot; release it exactly once when the answer has arrived. */
 export interface LimiterSlot {
-  release(): Promise<void>;
+  /**
+   * Frees the slot. `answeredAt` (ms, injected clock) is when the answer's headers arrived, if known: the call then
+   * leaves the window `windowMs` after that moment. Default: now.
+   */
+  release(answeredAt?: number): Promise<void>;
 }
 
 interface Waiter {
@@ -214,11 +218,12 @@ export class Limiter {
   #slot(slotId: string): LimiterSlot {
     let released = false;
     return {
-      release: async () => {
+      release: async (answeredAt?: number) => {
         if (released) return;
         released = true;
         try {
-          await this.#store.release(this.#key, slotId, this.#clock.now());
+          const now = this.#clock.now();
+          await this.#store.release(this.#key, slotId, Math.min(answeredAt ?? now, now));
         } catch (error) {
           this.#logger.warn({ err: error }, "marketo limiter: release failed; the slot expires with its lease");
         }

@@ -75,6 +75,17 @@ export interface TransportOptions {
 }
 
 const BOUND = Symbol("outcome");
+/** The 606/615/607 code of a failed envelope, if it is one (cheap pre-check, then a real parse). */
+function limitCode(text: string | undefined): "606" | "615" | "607" | undefined {
+  if (text === undefined || !/\b(606|615|607)\b/.test(text)) return undefined;
+  try {
+    const env = JSON.parse(text) as { success?: unknown; errors?: { code?: unknown }[] };
+    const code = env.success === false ? String(env.errors?.[0]?.code) : undefined;
+    return code === "606" || code === "615" || code === "607" ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const TOKEN = Symbol("token");
 
 /** Remembers which token an answer was judged for, so a 601/602 invalidates exactly that one. */
@@ -93,7 +104,7 @@ function judgedWith<R>(token: string, judge: () => R): R {
 type Outcome = "not-executed" | "unknown";
 
 function mark<E extends MarketoError>(error: E, outcome: Outcome): E {
-  Object.defineProperty(error, BOUND, { value: outcome, enumerable: false });
+  Object.defineProperty(error, BOUND, { value: outcome, enumerable: false, configurable: true });
   return error;
 }
 
@@ -282,11 +293,13 @@ export class Transport {
     const slot: LimiterSlot = await limiter.acquire(req.signal);
     let prepared: Prepared | undefined;
     let sent = false;
+    let answeredAt: number | undefined;
     try {
       const token = await auth.token(req.signal);
       prepared = this.#prepare(req, token);
       sent = true;
       let response = await this.#fetch(prepared, req);
+      answeredAt = runtime.clock.now();
       if (response.status === 414 && prepared.method === "GET") {
         // The edge refused the URI: repeat as POST with _method=GET (a GET, so no harm in sending twice).
         await response.body?.cancel().catch(() => {});
@@ -299,17 +312,28 @@ export class Transport {
           body: params,
           redacted: { method: "POST", url: this.#o.redactor.redact(`${base}?_method=GET`) },
         };
+        answeredAt = undefined; // a second request is on the wire now
         response = await this.#fetch(prepared, req);
+        answeredAt = runtime.clock.now();
       }
       const type = response.headers.get("content-type") ?? "";
       const text = readBody || /json/i.test(type) || !response.ok ? await response.text() : undefined;
+      // Close the gate BEFORE this slot is released, or a queued call would slip out between the two.
+      const limited = limitCode(text);
+      if (limited === "607") await limiter.exhaustDaily();
+      else if (limited) {
+        const l = limiter.limits;
+        await limiter.pause(runtime.clock.now() + (limited === "606" ? l.rateLimitPauseMs : l.concurrencyPauseMs));
+      }
       return { response, text, prepared, token };
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason;
-      if (isMarketoError(error)) throw sent ? error : mark(error, outcomeOf(error));
+      // Anything that failed before the request left (token, validation) was not executed by Marketo.
+      if (isMarketoError(error)) throw sent ? error : mark(error, "not-executed");
       throw this.#networkError(error, sent, prepared);
     } finally {
-      await slot.release();
+      // Marketo saw the call before its answer's headers arrived: count it in the window from then on.
+      await slot.release(answeredAt);
       runtime.logger.debug({ path: req.path, method: req.method }, "marketo: call finished");
       this.#o.afterCall?.();
     }
@@ -409,18 +433,14 @@ export class Transport {
     };
     const message = `Marketo error ${first.code}: ${first.message}${env.requestId ? ` (requestId ${env.requestId})` : ""}`;
     const action = actionFor(first.code);
-    const limiter = this.#o.limiter;
-    const now = this.#o.runtime.clock.now();
     switch (action) {
       case "renew":
         return mark(new MarketoApiError(message, { ...base, retryable: true }), "not-executed");
-      case "rate-limit": {
-        const pause = first.code === "606" ? limiter.limits.rateLimitPauseMs : limiter.limits.concurrencyPauseMs;
-        void limiter.pause(now + pause);
+      case "rate-limit":
+        // The gate was closed in #send, before the slot was released.
         return mark(new MarketoRateLimitError(message, { ...base, retryable: true }), "not-executed");
-      }
       case "quota":
-        void limiter.exhaustDaily();
+        // Today's count was raised to the quota in #send, before the slot was released.
         return mark(new MarketoQuotaExceededError(message, { ...base, retryable: false }), "not-executed");
       case "transient":
         return mark(new MarketoApiError(message, { ...base, retryable: true }), "not-executed");
