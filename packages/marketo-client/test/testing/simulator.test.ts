@@ -165,10 +165,10 @@ describe("Marketo simulator (raw HTTP)", () => {
     const leads = await post("/rest/v1/leads.json", { input: [{ email: "a@b.co" }] });
     expect(leads.json?.result?.[0]).toMatchObject({ status: "created" });
     const d = await call(sim, t, "/rest/v1/salespersons/describe.json");
-    const fields = (d.json?.result?.[0] as { fields: { updateable: boolean }[] }).fields;
+    const fields = (d.json!.result![0] as { fields: { updateable: boolean }[] }).fields;
     expect(fields.every((f) => f.updateable === false)).toBe(true);
     const d2 = await call(sim, t, "/rest/v1/leads/describe2.json");
-    expect((d2.json?.result?.[0] as { fields: { crmManaged: boolean }[] }).fields.some((f) => f.crmManaged)).toBe(true);
+    expect((d2.json!.result![0] as { fields: { crmManaged: boolean }[] }).fields.some((f) => f.crmManaged)).toBe(true);
     sim.setCrmSync(true, "response");
     expect(
       (await post("/rest/v1/opportunities.json", { input: [{ externalOpportunityId: "O" }] })).json?.errors?.[0]?.code,
