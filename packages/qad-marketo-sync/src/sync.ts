@@ -46,6 +46,8 @@ export interface SyncOptions<S = SourceCustomer> {
   batchSize?: number;
   /** Batches written concurrently; commits stay in source order. @default 2 */
   batchConcurrency?: number;
+  /** Batches read from the source ahead of the writers (overlaps source paging with Marketo calls). @default 8 */
+  readAhead?: number;
   /** Lease timing. */
   lease?: {
     /** Lease time to live. @default 60_000 */
@@ -63,6 +65,8 @@ export interface SyncOptions<S = SourceCustomer> {
   namedAccountNameConflicts?: NameConflictPolicy;
   /** Drop mapped fields the instance does not describe (when the gateway can describe). @default true */
   describeFields?: boolean;
+  /** How long describe answers are reused across runs, in ms. @default 3_600_000 (1 hour) */
+  describeTtlMs?: number;
   /**
    * Errors after which a run stops (after recording its batch). Other write errors fail only their records.
    * @default quota exhausted (607), access denied (603), authentication and configuration errors
@@ -180,11 +184,13 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const mapping = compileMapping(options.keyOf ? { ...baseMapping, externalCompanyId: options.keyOf } : baseMapping);
   const batchSize = options.batchSize ?? MAX_BATCH;
   const batchConcurrency = options.batchConcurrency ?? 2;
+  const readAhead = options.readAhead ?? 8;
   const ttlMs = options.lease?.ttlMs ?? 60_000;
   const renewEveryMs = options.lease?.renewEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
   const isFatal = options.isFatal ?? defaultIsFatal;
   const readBackOptions = options.readBack ?? {};
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SyncConfigError("batchSize must be a positive integer");
+  if (!Number.isInteger(readAhead) || readAhead < 1) throw new SyncConfigError("readAhead must be a positive integer");
   if (!Number.isInteger(batchConcurrency) || batchConcurrency < 1) {
     throw new SyncConfigError("batchConcurrency must be a positive integer");
   }
@@ -253,8 +259,12 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     }
   };
 
+  // Describe answers change only when an admin edits the schema: cache them, so an unchanged re-run costs no call.
+  let filtersCache: { at: number; filters: FieldFilters } | undefined;
+  const describeTtlMs = options.describeTtlMs ?? 3_600_000;
   const loadFilters = async (signal?: AbortSignal): Promise<FieldFilters> => {
     if (options.describeFields === false || !gateway.fields) return {};
+    if (filtersCache && clock.now() - filtersCache.at < describeTtlMs) return filtersCache.filters;
     const objects = {
       company: "companies",
       namedAccount: "namedAccounts",
@@ -269,6 +279,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         logger.warn({ object, err: errorInfo(e) }, "describe failed; sending every mapped field");
       }
     }
+    filtersCache = { at: clock.now(), filters: out };
     return out;
   };
 
@@ -437,28 +448,70 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       if (!failure) {
         const from = await store.getCheckpoint(tenant, SOURCE_CHECKPOINT);
         const read = source.read(from, { signal: stop.signal });
-        let buffer: SourceItem[] = [];
-        try {
-          for await (const item of read) {
-            buffer.push(item);
-            if (buffer.length >= batchSize) {
-              dispatch(buffer, read.checkpoint());
-              buffer = [];
-              while (inflight.length >= batchConcurrency) await inflight.shift();
+        // The reader runs ahead of the writers (up to `readAhead` batches), so a source that fetches in pages keeps
+        // fetching while Marketo calls are in flight. Each batch's checkpoint is taken right after its last item and
+        // before the next is requested, so it never covers an item of a later batch.
+        const queue: { items: SourceItem[]; checkpoint: JsonValue | undefined }[] = [];
+        let readerDone = false;
+        let wakeWriter: (() => void) | undefined;
+        let wakeReader: (() => void) | undefined;
+        const pushBatch = (b: { items: SourceItem[]; checkpoint: JsonValue | undefined }) => {
+          queue.push(b);
+          wakeWriter?.();
+        };
+        const onStop = () => {
+          wakeReader?.();
+          wakeWriter?.();
+        };
+        stop.signal.addEventListener("abort", onStop, { once: true });
+        const reader = (async () => {
+          let buffer: SourceItem[] = [];
+          try {
+            for await (const item of read) {
+              buffer.push(item);
+              if (buffer.length >= batchSize) {
+                pushBatch({ items: buffer, checkpoint: read.checkpoint() });
+                buffer = [];
+                while (queue.length >= readAhead && !stop.signal.aborted) {
+                  await new Promise<void>((r) => {
+                    wakeReader = r;
+                  });
+                }
+              }
+              if (stop.signal.aborted) break;
             }
-            if (stop.signal.aborted) break;
+            completedSource = !stop.signal.aborted;
+          } catch (e) {
+            if (!(stop.signal.aborted && (isAbort(e) || e === stop.signal.reason))) {
+              failure ??= errorInfo(e);
+              logger.error({ runId, err: failure }, "source read failed; recording what was read");
+            }
           }
-          completedSource = !stop.signal.aborted;
-        } catch (e) {
-          if (!(stop.signal.aborted && (isAbort(e) || e === stop.signal.reason))) {
-            failure ??= errorInfo(e);
-            logger.error({ runId, err: failure }, "source read failed; recording what was read");
+          // What was read before a source failure is still recorded, without a checkpoint; the last (possibly
+          // empty) batch of a completed read carries the source's final checkpoint.
+          if (buffer.length > 0 || completedSource) {
+            pushBatch({ items: buffer, checkpoint: failure ? undefined : read.checkpoint() });
           }
+          readerDone = true;
+          wakeWriter?.();
+        })();
+        // Graceful stop: batches already dispatched finish and are recorded; batches read ahead are not written
+        // (their records are read again next run, from the last saved checkpoint).
+        while (!stop.signal.aborted) {
+          const next = queue.shift();
+          if (!next) {
+            if (readerDone) break;
+            await new Promise<void>((r) => {
+              wakeWriter = r;
+            });
+            continue;
+          }
+          wakeReader?.();
+          dispatch(next.items, next.checkpoint);
+          while (inflight.length >= batchConcurrency) await inflight.shift();
         }
-        // The batch in flight (read but not yet dispatched) is written and recorded even when stopping.
-        if (buffer.length > 0 || completedSource) {
-          dispatch(buffer, failure ? undefined : read.checkpoint());
-        }
+        await reader;
+        stop.signal.removeEventListener("abort", onStop);
         await Promise.all(inflight);
       }
 

@@ -69,6 +69,8 @@ describe("first run and change detection", () => {
     const { summary } = done(await sync.runOnce());
     expect(marketo.writeCalls()).toBe(before);
     expect(summary.marketoWriteCalls).toBe(0);
+    // Describe answers and capability probes are reused: the re-run costs no Marketo call at all.
+    expect(summary.marketoCalls).toBe(0);
     expect(summary.outcomes.company.unchanged).toBe(20);
     expect(summary.outcomes.namedAccount.unchanged).toBe(20);
     expect(summary.outcomes.lead.unchanged).toBe(20);

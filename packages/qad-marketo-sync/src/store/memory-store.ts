@@ -70,6 +70,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): AuditStore 
   };
   // Stored values are copied so a caller mutating its objects afterwards cannot change the store (as with a database).
   const copy = <T>(v: T): T => structuredClone(v);
+  // Audit rows are the hot path (every record of every run): a structural copy of their known shape is several times
+  // cheaper than structuredClone and produces less garbage.
+  const copyEntry = (e: AuditEntry): AuditEntry => {
+    const out: AuditEntry = { ...e, reasons: e.reasons.map((r) => ({ ...r })) };
+    if (e.payload) out.payload = { ...e.payload };
+    if (e.error) out.error = { ...e.error };
+    return out;
+  };
 
   return {
     async startRun(run) {
@@ -94,14 +102,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): AuditStore 
       // Validate everything before changing anything, so a refused batch leaves no trace (one transaction).
       checkFence(batch.fence);
       const d = data(batch.tenant);
-      const entries = copy(batch.entries);
-      const synced = copy(batch.synced);
-      for (const e of entries) {
+      for (const e of batch.entries) {
         const k = `${e.runId}${SEP}${e.kind}${SEP}${e.key}`;
         // Upsert keeps the original position, so re-recording a row does not reorder the trail.
-        d.audit.set(k, { ...e, tenant: batch.tenant });
+        const row = copyEntry(e);
+        row.tenant = batch.tenant;
+        d.audit.set(k, row);
       }
-      for (const s of synced) syncedOf(d, s.kind).set(s.key, s);
+      for (const s of batch.synced) syncedOf(d, s.kind).set(s.key, { ...s });
       if (batch.checkpoint) d.checkpoints.set(batch.checkpoint.name, copy(batch.checkpoint.value));
     },
     async queryAudit(q: AuditQuery) {
@@ -114,7 +122,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): AuditStore 
         if (keys && !keys.has(e.key)) continue;
         if (kinds && !kinds.has(e.kind)) continue;
         if (outcomes && !outcomes.has(e.outcome)) continue;
-        out.push(copy(e));
+        out.push(copyEntry(e));
         if (q.limit !== undefined && out.length >= q.limit) break;
       }
       return out;

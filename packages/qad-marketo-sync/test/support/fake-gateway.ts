@@ -65,9 +65,14 @@ export class FakeGateway implements MarketoGateway {
     if (e) throw e;
   }
 
+  /** Capability answers are cached like the real client does (one probe per object per gateway). */
+  #probed = new Set<CrmObject>();
   async capability(object: CrmObject): Promise<GatewayCapability> {
-    this.#callsMade++;
-    this.calls.push({ op: `capability:${object}`, size: 0 });
+    if (!this.#probed.has(object)) {
+      this.#probed.add(object);
+      this.#callsMade++;
+      this.calls.push({ op: `capability:${object}`, size: 0 });
+    }
     return this.probeReadOnly.has(object)
       ? { object, writable: false, source: "probe", reason: "CRM Enabled (Salesforce)" }
       : { object, writable: true, source: "probe" };
@@ -209,6 +214,8 @@ export class FakeGateway implements MarketoGateway {
   }
 
   async fields(object: "companies" | "namedAccounts" | "leads" | "salesPersons") {
+    this.#callsMade++;
+    this.calls.push({ op: `describe:${object}`, size: 0 });
     return this.describe[object];
   }
 

@@ -1,0 +1,294 @@
+// Sync benchmark: N QAD customers → Marketo companies and named accounts, against time-scaled simulators running in
+// a child process. Prints the figures and saves them to bench/results/sync.json.
+//
+//   pnpm --filter @ml/qad-marketo-sync bench          (SYNC_BENCH_N=100000 by default; SYNC_BENCH_TIME_SCALE=0.1)
+//
+// Figures: Marketo calls used vs the minimum (2 × ceil(N/300) sync calls + a constant), throughput as a share of
+// Marketo's quota ceiling (100 calls per 20 s, scaled), calls on an unchanged re-run (incremental and a full re-read),
+// CPU of the sync process per record, and CPU of the engine alone per record (no HTTP).
+import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { MarketoClient, type MarketoClientOptions } from "@ml/marketo-client";
+import { QadClient, type QadClientOptions } from "@ml/qad-client";
+import {
+  arraySource,
+  createMemoryStore,
+  createSync,
+  extendMapping,
+  type GatewayRecordResult,
+  type MarketoGateway,
+  marketoGateway,
+  qadCustomerSource,
+  type RunOutcome,
+  type RunSummary,
+  type SourceCustomer,
+} from "../src/index.js";
+
+const N = Number(process.env.SYNC_BENCH_N ?? 100_000);
+/** Time scale of the 100k run: 0.25 makes Marketo's 20 s window 5 s, slow enough that the quota is the limit. */
+const TIME_SCALE = Number(process.env.SYNC_BENCH_TIME_SCALE ?? 0.25);
+/** Customers of the run against the full Marketo simulator (its O(n) dedupe scan caps what is practical). */
+const SIM_N = Number(process.env.SYNC_BENCH_SIM_N ?? 5_000);
+const SIM_TIME_SCALE = Number(process.env.SYNC_BENCH_SIM_TIME_SCALE ?? 0.1);
+const CEILING_PER_WINDOW = 100;
+
+interface FastStats {
+  calls: number;
+  writeCalls: number;
+  violations606: number;
+  violations615: number;
+  peakConcurrent: number;
+  companies: number;
+  namedAccounts: number;
+  duplicates: number;
+  callTimes: number[];
+}
+
+interface SimCall {
+  at: number;
+  method: string;
+  path: string;
+  status: number;
+  code?: string;
+}
+interface HostInspection {
+  inspect: {
+    duplicates: Record<string, number>;
+    violations: { total: number };
+    records: Record<string, number>;
+    peakWindowCalls: number;
+  };
+  calls: SimCall[];
+}
+
+function startHost(): Promise<{ child: ChildProcess; ask: <T>(msg: object) => Promise<T> }> {
+  const child = fork(fileURLToPath(new URL("./sim-host.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const ask = <T>(msg: object) =>
+    new Promise<T>((resolve, reject) => {
+      child.once("message", (m) => resolve(m as T));
+      child.once("error", reject);
+      child.send(msg);
+    });
+  return Promise.resolve({ child, ask });
+}
+
+const summaryOf = (o: RunOutcome): RunSummary => {
+  if (o.status === "alreadyRunning") throw new Error("unexpected alreadyRunning");
+  return o.summary;
+};
+
+const WRITE = /\/rest\/v1\/(companies|namedaccounts|leads)\.json$/;
+const writesIn = (calls: SimCall[]) => calls.filter((c) => c.method === "POST" && WRITE.test(c.path)).length;
+
+async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: number) {
+  const windowMs = 20_000 * timeScale;
+  const { ask } = await startHost();
+  const t0 = performance.now();
+  const opts = await ask<{ qad: QadClientOptions; marketo: MarketoClientOptions }>({
+    cmd: "start",
+    customers: n,
+    timeScale,
+    seed: 7,
+    marketo,
+  });
+  const simStartMs = performance.now() - t0;
+  const mk = new MarketoClient({ ...opts.marketo });
+  const qad = new QadClient({ ...opts.qad });
+  const store = createMemoryStore();
+  const sync = createSync({
+    source: qadCustomerSource(qad, { pageSize: 5000 }),
+    marketo: marketoGateway(mk, { bulkFirstPull: false }),
+    store,
+    // Companies and named accounts only: the minimum below counts those two objects.
+    mapping: extendMapping({ lead: false }),
+    readBack: false,
+  });
+  // Call times and write counts, from whichever Marketo ran.
+  const look = async () => {
+    const i = await ask<{ fast?: FastStats; inspect?: HostInspection["inspect"]; calls?: SimCall[] }>({
+      cmd: "inspect",
+    });
+    if (i.fast) {
+      return {
+        writes: i.fast.writeCalls,
+        callTimes: i.fast.callTimes,
+        duplicates: i.fast.duplicates,
+        violations: i.fast.violations606 + i.fast.violations615,
+        records: { companies: i.fast.companies, namedAccounts: i.fast.namedAccounts },
+        peakConcurrent: i.fast.peakConcurrent,
+      };
+    }
+    const calls = i.calls ?? [];
+    return {
+      writes: writesIn(calls),
+      callTimes: calls.filter((c) => c.method === "POST" && WRITE.test(c.path)).map((c) => c.at),
+      duplicates: (i.inspect?.duplicates.companies ?? 0) + (i.inspect?.duplicates.namedAccounts ?? 0),
+      violations: i.inspect?.violations.total ?? 0,
+      records: { companies: i.inspect?.records.companies ?? 0, namedAccounts: i.inspect?.records.namedAccounts ?? 0 },
+      peakConcurrent: undefined,
+    };
+  };
+
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  const first = summaryOf(await sync.runOnce());
+  const firstMs = performance.now() - w0;
+  const cpu1 = process.cpuUsage(cpu0);
+  const afterFirst = await look();
+
+  const second = summaryOf(await sync.runOnce());
+  const afterSecond = await look();
+
+  // Full re-read: forget the QAD checkpoint, so every customer is read again; content hashes must stop every write.
+  await store.saveCheckpoint("default", "source", null);
+  const w2 = performance.now();
+  const third = summaryOf(await sync.runOnce());
+  const thirdMs = performance.now() - w2;
+  const afterThird = await look();
+  await ask({ cmd: "close" });
+
+  const valid = first.outcomes.company.created + first.outcomes.company.updated;
+  const minimumSyncCalls = 2 * Math.ceil(valid / 300);
+  const runCallsPerWindow = (first.marketoCalls / firstMs) * windowMs;
+  // The write phase from the first to the last write call (the run also reads the first QAD page and probes).
+  const times = afterFirst.callTimes;
+  const spanMs = times.length > 1 ? times.at(-1)! - times[0]! : Number.NaN;
+  const writeCallsPerWindow = ((afterFirst.writes - 1) / spanMs) * windowMs;
+  return {
+    marketo: marketo === "fast" ? "loopback stand-in (bench/fast-marketo.ts)" : "@ml/marketo-client/testing simulator",
+    customers: n,
+    timeScale,
+    windowMs,
+    validCustomers: valid,
+    rejected: first.outcomes.customer.rejected,
+    simulatorStartMs: Math.round(simStartMs),
+    firstRun: {
+      status: first.status,
+      durationMs: Math.round(firstMs),
+      marketoCalls: first.marketoCalls,
+      marketoSyncCalls: first.marketoWriteCalls,
+      minimumSyncCalls,
+      callsOverMinimum: first.marketoCalls - minimumSyncCalls,
+      created: { company: first.outcomes.company.created, namedAccount: first.outcomes.namedAccount.created },
+      failed: first.outcomes.company.failed + first.outcomes.namedAccount.failed,
+      throughput: {
+        quotaCeilingPerWindow: CEILING_PER_WINDOW,
+        wholeRunCallsPerWindow: round(runCallsPerWindow),
+        wholeRunShareOfCeiling: round(runCallsPerWindow / CEILING_PER_WINDOW),
+        writePhaseCallsPerWindow: round(writeCallsPerWindow),
+        writePhaseShareOfCeiling: round(writeCallsPerWindow / CEILING_PER_WINDOW),
+        recordsPerSecond: Math.round((valid / firstMs) * 1000),
+      },
+      marketoSide: {
+        duplicates: afterFirst.duplicates,
+        limitViolations: afterFirst.violations,
+        records: afterFirst.records,
+        peakConcurrent: afterFirst.peakConcurrent,
+      },
+      syncProcessCpuMsPerRecord: round((cpu1.user + cpu1.system) / 1000 / n, 4),
+    },
+    incrementalRerun: {
+      sourceRows: second.sourceItems,
+      marketoCalls: second.marketoCalls,
+      marketoWriteCalls: afterSecond.writes - afterFirst.writes,
+    },
+    fullRereadUnchanged: {
+      sourceRows: third.sourceItems,
+      durationMs: Math.round(thirdMs),
+      unchanged: third.outcomes.company.unchanged + third.outcomes.namedAccount.unchanged,
+      marketoCalls: third.marketoCalls,
+      marketoWriteCalls: afterThird.writes - afterSecond.writes,
+    },
+  };
+}
+
+/** The engine alone: validate → map → hash → plan → record, over an in-memory source and a no-op gateway. */
+async function engineOnly() {
+  const records: SourceCustomer[] = Array.from({ length: N }, (_, i) => ({
+    customerCode: `C${i}`,
+    sharedSetCode: "SS1",
+    name: `Customer ${i} GmbH`,
+    address: { street1: `${i} Main St`, city: "Berlin", zipCode: "10115", countryCode: "DE" },
+    telephone: "+49 30 1234",
+    webSite: `https://c${i}.example.com`,
+    isActive: true,
+    customerTypeCode: "RETAIL",
+    currencyCode: "EUR",
+    region: "EMEA",
+    contacts: [{ contactCode: `P${i}`, firstName: "Ana", lastName: `L${i}`, email: `ana${i}@c${i}.example.com` }],
+    lastModified: { date: "2026-11-01", time: i % 86_400 },
+    custom: {},
+  }));
+  let id = 1;
+  const ok = async (input: unknown[]): Promise<GatewayRecordResult[]> =>
+    input.map(() => ({ status: "created", id: id++, marketoGUID: `g${id}`, reasons: [] }));
+  let calls = 0;
+  const gateway: MarketoGateway = {
+    capability: async (object) => ({ object, writable: true, source: "probe" }),
+    syncCompanies: ok,
+    syncNamedAccounts: ok,
+    syncLeads: ok,
+    syncSalesPersons: ok,
+    getCompanies: async () => [],
+    getOpportunities: async () => [],
+    getSalesPersons: async () => [],
+    activities: () => ({ token: () => undefined, async *[Symbol.asyncIterator]() {} }),
+    usage: () => ({ callsMade: calls++, dailyUsed: 0, dailyLimit: 50_000 }),
+  };
+  const store = createMemoryStore();
+  const sync = createSync({ source: arraySource(records), marketo: gateway, store, readBack: false });
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  summaryOf(await sync.runOnce());
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  // Unchanged pass: same records from the start, all hashes match.
+  await store.saveCheckpoint("default", "source", 0);
+  const c1 = process.cpuUsage();
+  const s2 = summaryOf(await sync.runOnce());
+  const cu = process.cpuUsage(c1);
+  return {
+    records: N,
+    payloadsPerRecord: 3,
+    firstPassCpuMsPerRecord: round((c.user + c.system) / 1000 / N, 4),
+    firstPassRecordsPerSecond: Math.round((N / ms) * 1000),
+    unchangedPassCpuMsPerRecord: round((cu.user + cu.system) / 1000 / N, 4),
+    unchangedPassWrites: s2.marketoWriteCalls,
+  };
+}
+
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+const engine = await engineOnly();
+console.log("engine only:", engine);
+const sim = await endToEnd("simulator", SIM_N, SIM_TIME_SCALE);
+console.log("against the Marketo simulator:", JSON.stringify(sim, null, 2));
+const fast = await endToEnd("fast", N, TIME_SCALE);
+console.log("100k throughput:", JSON.stringify(fast, null, 2));
+const result = {
+  name: "sync",
+  date: new Date().toISOString(),
+  machine: {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGb: round(totalmem() / 2 ** 30, 1),
+  },
+  settings: { N, timeScale: TIME_SCALE, simN: SIM_N, simTimeScale: SIM_TIME_SCALE, leads: false, readBack: false },
+  targets: {
+    callsOverMinimum: "≤ 10",
+    shareOfCeiling: "≥ 0.9",
+    unchangedRerunWriteCalls: 0,
+  },
+  quotaBound: fast,
+  simulator: sim,
+  engineOnly: engine,
+};
+mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+writeFileSync(new URL("./results/sync.json", import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+console.log("saved bench/results/sync.json");
