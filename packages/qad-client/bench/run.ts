@@ -119,6 +119,8 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? "unknown",
       platform: process.platform,
+      loadAverage1m: Number(loadavg()[0]?.toFixed(2)),
+      note: "shared 2-core machine: other engineers' builds and tests ran at the same time",
     },
     settings: { customers: N, pageSize: PAGE, contactsJoinedPerPage: true, simulatorInProcess: true },
     simulatorSetupMs: Math.round(genMs),
