@@ -54,6 +54,8 @@ export interface BulkSimFileRequest {
   range: string | undefined;
   /** HTTP status answered. */
   status: number;
+  /** Body bytes handed to the connection so far (grows while the download runs). */
+  bytesSent: number;
 }
 
 /** What {@link BulkSimulator.inspect} reports. */
@@ -390,7 +392,11 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
   }
 
   async function file(job: SimJob, rangeHeader: string | undefined): Promise<SimResponse> {
-    const record = (status: number) => fileRequests.push({ exportId: job.exportId, range: rangeHeader, status });
+    const record = (status: number) => {
+      const entry = { exportId: job.exportId, range: rangeHeader, status, bytesSent: 0 };
+      fileRequests.push(entry);
+      return entry;
+    };
     if (job.status !== "Completed" || !job.file) {
       record(404);
       return plain(404, "File not ready");
@@ -422,7 +428,7 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
     const end = Math.min(to, servable - 1);
     const length = end - from + 1;
     const status = partial ? 206 : 200;
-    record(status);
+    const entry = record(status);
     const headers: Record<string, string> = {
       "content-type": "text/csv; charset=utf-8",
       "content-length": String(length),
@@ -438,7 +444,7 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
       job.dropped = true;
       cut = dropAfter;
     }
-    return { status, headers, body: new FileBody(source, cut) };
+    return { status, headers, body: new FileBody(source, cut, (n) => (entry.bytesSent = n)) };
   }
 
   return {
@@ -479,7 +485,7 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
           fileSize: j.fileSize,
           numberOfRecords: j.numberOfRecords,
         })),
-        fileRequests: [...fileRequests],
+        fileRequests: fileRequests.map((r) => ({ ...r })),
         errors: { ...errors },
         code1029: { ...code1029 },
         maxProcessingSeen,
@@ -510,13 +516,15 @@ class FileBody extends Readable {
   readonly #source: Iterator<Buffer>;
   readonly #dropAfter: number | undefined;
   readonly #targets: NodeJS.WritableStream[] = [];
+  readonly #onSent: (bytes: number) => void;
   #sent = 0;
   #cut = false;
 
-  constructor(source: Iterable<Buffer>, dropAfter: number | undefined) {
+  constructor(source: Iterable<Buffer>, dropAfter: number | undefined, onSent: (bytes: number) => void) {
     super();
     this.#source = source[Symbol.iterator]();
     this.#dropAfter = dropAfter;
+    this.#onSent = onSent;
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
@@ -537,6 +545,7 @@ class FileBody extends Readable {
       if (this.#dropAfter !== undefined && this.#sent + chunk.length >= this.#dropAfter) {
         const part = chunk.subarray(0, this.#dropAfter - this.#sent);
         this.#sent += part.length;
+        this.#onSent(this.#sent);
         this.#cut = true;
         if (part.length > 0) this.push(part);
         // Give the partial bytes time to reach the socket, then cut the connection.
@@ -547,6 +556,7 @@ class FileBody extends Readable {
         return;
       }
       this.#sent += chunk.length;
+      this.#onSent(this.#sent);
       if (!this.push(chunk)) return;
     }
   }
