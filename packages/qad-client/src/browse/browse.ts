@@ -62,11 +62,17 @@ export interface BrowseRead {
 }
 
 /** Strips the dotted table prefix of browse columns (`customerV2.customerCode` → `customerCode`). @internal */
-export function undot(row: Record<string, unknown>): Record<string, unknown> {
+export function undot(row: Record<string, unknown>, names: Map<string, string> = new Map()): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) {
-    const i = k.lastIndexOf(".");
-    out[i >= 0 ? k.slice(i + 1) : k] = v;
+  for (const k in row) {
+    // Every row of a browse has the same columns: the stripped name is computed once per column per read.
+    let name = names.get(k);
+    if (name === undefined) {
+      const i = k.lastIndexOf(".");
+      name = i >= 0 ? k.slice(i + 1) : k;
+      names.set(k, name);
+    }
+    out[name] = row[k];
   }
   return out;
 }
@@ -98,6 +104,7 @@ export async function* browsePages(
   read: BrowseRead,
 ): AsyncGenerator<Record<string, unknown>[]> {
   const filterParams = read.filters.map((f) => ["filter", encodeFilter(f)] as const);
+  const names = new Map<string, string>();
   for (let page = 1; ; page++) {
     if (page > opts.maxPages) {
       throw new QadPagingError(
@@ -152,7 +159,7 @@ export async function* browsePages(
     }
     // A later empty page ends the read even if the flag still says "true": nothing is lost and it cannot loop.
     if (rows.length === 0) return;
-    yield rows.map(undot);
+    yield rows.map((r) => undot(r, names));
     const flag = parsed.data.auxillaryData?.HasMoreParams;
     const hasMore = flag === undefined ? rows.length >= read.pageSize : flag === true || flag === "true";
     if (!hasMore) return;

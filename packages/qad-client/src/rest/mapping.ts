@@ -9,8 +9,9 @@ const CUSTOM = /^custom(?:Combo|Short|Long|Date|Decimal|Integer|Note|Char|Logica
 /** Collects customCombo*, customShort* and the entity's configured extra custom fields. @internal */
 export function customFields(row: Row, extra: readonly string[] = []): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) {
-    if (v !== undefined && (CUSTOM.test(k) || extra.includes(k))) out[k] = v;
+  for (const k in row) {
+    const v = row[k];
+    if (v !== undefined && ((k.startsWith("custom") && CUSTOM.test(k)) || extra.includes(k))) out[k] = v;
   }
   return out;
 }

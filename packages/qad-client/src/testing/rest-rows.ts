@@ -60,8 +60,15 @@ export function contactRows(c: unknown): Row[] {
 }
 
 /** Prefixes every column with the browse's table name, as QAD browses do (`customerV2.customerCode`). @internal */
-export function dotted(prefix: string, row: Row): Row {
+export function dotted(prefix: string, row: Row, names: Map<string, string> = new Map()): Row {
   const out: Row = {};
-  for (const [k, v] of Object.entries(row)) out[`${prefix}.${k}`] = v;
+  for (const k in row) {
+    let name = names.get(k);
+    if (name === undefined) {
+      name = `${prefix}.${k}`;
+      names.set(k, name);
+    }
+    out[name] = row[k];
+  }
   return out;
 }

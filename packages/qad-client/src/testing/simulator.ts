@@ -483,6 +483,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       return clauses.length === 0 ? [...rows] : rows.filter((r) => clauses.every((c) => c.test(r)));
     };
     const prefix = isContacts ? "contact" : KIND_PREFIX[kind as EntityKind];
+    const names = new Map<string, string>();
     if (countOnly) {
       send(res, 200, { data: { totalCount: compute().length } });
       return;
@@ -511,7 +512,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     }
     if (fault?.kind === "endlessPaging") {
       send(res, 200, {
-        data: rows.slice(0, pageSize).map((r) => dotted(prefix, r)),
+        data: rows.slice(0, pageSize).map((r) => dotted(prefix, r, names)),
         auxillaryData: { HasMoreParams: "true" },
       });
       return;
@@ -521,7 +522,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     const more = start + pageSize < rows.length;
     if (!more) snapshots.delete(callId);
     send(res, 200, {
-      data: slice.map((r) => dotted(prefix, r)),
+      data: slice.map((r) => dotted(prefix, r, names)),
       auxillaryData: { HasMoreParams: more ? "true" : "false" },
     });
   }
