@@ -67,8 +67,10 @@ function rowsFor(mb: number): number {
   return Math.max(1, Math.round((mb * 1024 * 1024 - header) / (bytes / sample)));
 }
 
-/** Child process: the simulator behind a loopback server. Prints its port to the parent. */
-async function serve(rows: number): Promise<void> {
+/** Child process: the simulator behind a loopback server. Sends its port and the row count to the parent. */
+async function serve(mb: number): Promise<void> {
+  // Sized here, so the sampling garbage stays out of the consumer's memory.
+  const rows = rowsFor(mb);
   const t0 = performance.now();
   const ctx: SimContext = {
     now: () => Date.UTC(2026, 5, 1) + (performance.now() - t0) / TIME_SCALE,
@@ -111,7 +113,7 @@ async function serve(rows: number): Promise<void> {
     })();
   });
   server.listen(0, "127.0.0.1", () => {
-    process.send?.({ port: (server.address() as AddressInfo).port });
+    process.send?.({ port: (server.address() as AddressInfo).port, rows });
   });
 }
 
@@ -169,13 +171,13 @@ export interface BulkBenchResult {
 
 /** Runs the benchmark, prints the figures and saves bench/results/bulk.json. */
 export async function runBulkBench(mb = Number(process.env["BULK_BENCH_MB"] ?? 1024)): Promise<BulkBenchResult> {
-  const rows = rowsFor(mb);
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ["--serve", String(rows)], {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ["--serve", String(mb)], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   try {
-    const [msg] = (await once(child, "message")) as [{ port: number }];
+    const [msg] = (await once(child, "message")) as [{ port: number; rows: number }];
+    const rows = msg.rows;
     const base = `http://127.0.0.1:${msg.port}/bulk`;
     const transport = loopbackTransport(base);
     let downloadStart = 0;
