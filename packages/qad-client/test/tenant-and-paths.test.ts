@@ -127,3 +127,25 @@ describe("entity paths against the instance", () => {
     expect(c).toEqual(sim.data.customer("C000002"));
   });
 });
+
+describe("API description parsing", () => {
+  const base = new URL("https://acme.qad.com/clouderp/");
+  it("reads OpenAPI 3 servers and Swagger 2 basePath below the tenant, never another host", async () => {
+    const { pathsFromApiDescription, resolveUnderTenant } = await import("../src/paths.js");
+    expect([
+      ...pathsFromApiDescription({ servers: [{ url: "/clouderp/api" }], paths: { "/erp/items": {} } }, base),
+    ]).toEqual(["api/erp/items"]);
+    expect([...pathsFromApiDescription({ basePath: "/clouderp", paths: { "/api/erp/items/{id}": {} } }, base)]).toEqual(
+      ["api/erp/items/{id}"],
+    );
+    // A server on another host does not move requests there: paths stay relative to the tenant.
+    expect([
+      ...pathsFromApiDescription(
+        { servers: [{ url: "https://evil.example/x" }], paths: { "/api/erp/items": {} } },
+        base,
+      ),
+    ]).toEqual(["api/erp/items"]);
+    expect(resolveUnderTenant(base, "api/erp/items").href).toBe("https://acme.qad.com/clouderp/api/erp/items");
+    expect(() => resolveUnderTenant(base, "//evil.example/api")).toThrow(QadUnsafePathError);
+  });
+});
