@@ -111,6 +111,7 @@ export class QadClient {
       backend: () => this.backend(),
       rest: () => this.#rest,
       pageSize: options.pageSize ?? 200,
+      now: () => this.#deps.clock.now(),
     };
     this.customers = new EntityResource("customers", ctx);
     this.suppliers = new EntityResource("suppliers", ctx);

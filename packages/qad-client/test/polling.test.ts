@@ -151,6 +151,24 @@ describe("incremental polling", () => {
     }
   });
 
+  it("a row stamped far in the future is delivered but does not move the high-water mark", async () => {
+    const clock = manualClock();
+    sim = await startQadSimulator({ customers: 10, clock });
+    const qad = new QadClient({ ...sim.clientOptions, clock });
+    const { cp } = await poll(qad, undefined);
+    sim.advanceTime(30 * 86_400_000); // a server with a broken clock stamps one row a month ahead
+    sim.data.update("C000001", { name: "From the future" });
+    sim.advanceTime(-30 * 86_400_000);
+    const p1 = await poll(qad, cp);
+    expect(p1.keys).toEqual(["SS1/C000001"]);
+    expect(p1.stats.futureStamps).toBe(1);
+    expect(p1.cp.highWater).toEqual(cp.highWater);
+    clock.advance(5000);
+    sim.data.update("C000002", { name: "Normal edit" });
+    const p2 = await poll(qad, p1.cp);
+    expect(p2.keys).toEqual(["SS1/C000002"]); // not frozen, and the future row is not repeated
+  });
+
   it("an interrupted poll keeps the old checkpoint, so nothing is lost", async () => {
     const clock = manualClock();
     sim = await startQadSimulator({ customers: 20, clock });

@@ -24,6 +24,12 @@ export interface ChangesOptions {
    * @default 900
    */
   overlapSeconds?: number;
+  /**
+   * A last-modified stamp further than this ahead of the client clock does not move the high-water mark (the
+   * record is still delivered): one mis-stamped row must not make every later poll start in the future. QAD
+   * stamps in server local time, so keep this above the largest time-zone offset. @default 172800 (2 days)
+   */
+  maxFutureSkewSeconds?: number;
   /** Where the first poll (no checkpoint) starts; omitted means a full read. */
   since?: QadInstant | Date;
   /** Rows per page. @default the client's pageSize */
@@ -42,8 +48,11 @@ export interface QadPoll<T> extends AsyncIterable<T> {
    * started from, so an interrupted poll is simply repeated (nothing lost; already delivered rows come again).
    */
   checkpoint(): QadCheckpoint;
-  /** Rows read from the source during this poll, including skipped duplicates. */
-  readonly stats: { read: number; emitted: number; skippedDuplicates: number; invalid: number };
+  /**
+   * Counters of this poll: rows read (including skipped duplicates), emitted, skipped as already delivered,
+   * invalid, and stamped too far in the future to move the high-water mark.
+   */
+  readonly stats: { read: number; emitted: number; skippedDuplicates: number; invalid: number; futureStamps: number };
 }
 
 /** Identity of one version of a record: last-modified plus the concurrency hash, or a content hash without one. */
@@ -66,13 +75,14 @@ export function createPoll<K extends EntityKind>(
   kind: K,
   backend: () => Promise<QadBackend>,
   start: QadCheckpoint | undefined,
-  options: ChangesOptions & { pageSize: number },
+  options: ChangesOptions & { pageSize: number; now: () => number },
 ): QadPoll<EntityRecordMap[K] | QadInvalidRecord> {
   const overlap = options.overlapSeconds ?? 900;
+  const skew = options.maxFutureSkewSeconds ?? 172_800;
   const initial: QadCheckpoint = start ?? { v: 1, entity: kind, highWater: null, seen: {} };
   let next: QadCheckpoint | undefined;
   let started = false;
-  const stats = { read: 0, emitted: 0, skippedDuplicates: 0, invalid: 0 };
+  const stats = { read: 0, emitted: 0, skippedDuplicates: 0, invalid: 0, futureStamps: 0 };
 
   async function* run(): AsyncGenerator<EntityRecordMap[K] | QadInvalidRecord> {
     if (started) throw new QadConfigError("A poll can be iterated once; call changes() again with its checkpoint");
@@ -85,6 +95,7 @@ export function createPoll<K extends EntityKind>(
     const prev = initial.seen;
     const fresh = new Map<string, string>();
     let hw = initial.highWater;
+    const horizon = instantOfDate(new Date(options.now() + skew * 1000));
     const b = await backend();
     for await (const page of b.pages(kind, {
       pageSize: options.pageSize,
@@ -100,7 +111,10 @@ export function createPoll<K extends EntityKind>(
           continue;
         }
         fresh.set(key, stamp);
-        if (at && (hw === null || compareInstants(at, hw) > 0)) hw = at;
+        if (at && (hw === null || compareInstants(at, hw) > 0)) {
+          if (compareInstants(at, horizon) <= 0) hw = at;
+          else stats.futureStamps++;
+        }
         const v = validateRow(kind, raw);
         if (isQadInvalidRecord(v)) {
           stats.invalid++;

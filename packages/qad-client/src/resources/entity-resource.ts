@@ -30,6 +30,7 @@ export interface ResourceContext {
   backend(): Promise<QadBackend>;
   rest(): RestBackend | undefined;
   pageSize: number;
+  now(): number;
 }
 
 /**
@@ -102,6 +103,7 @@ export class EntityResource<K extends EntityKind> {
     return createPoll(this.kind, () => this.ctx.backend(), start, {
       ...options,
       pageSize: options.pageSize ?? this.ctx.pageSize,
+      now: () => this.ctx.now(),
     });
   }
 
