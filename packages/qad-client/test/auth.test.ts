@@ -113,6 +113,20 @@ describe("auth", () => {
     expect(qad.stats().tokenRenewals).toBe(2);
   });
 
+  it("a token that expires on the server clock mid-list (client clock unaware) is renewed after the 401", async () => {
+    const simClock = manualClock();
+    sim = await startQadSimulator({ customers: 60, clock: simClock, tokenTtlMs: 5 * 60_000 });
+    const qad = new QadClient({ ...sim.clientOptions, pageSize: 10, clock: manualClock() });
+    const got: Customer[] = [];
+    for await (const c of qad.customers.list()) {
+      got.push(c);
+      if (got.length === 25) simClock.advance(6 * 60_000); // the session lapses between pages
+    }
+    expect(got).toHaveLength(60);
+    expect(new Set(got.map((c) => c.customerCode)).size).toBe(60);
+    expect(sim.inspect()).toMatchObject({ authCalls: 2, unauthorized: 1 });
+  });
+
   it("renews before expiry from expires_in, without a 401", async () => {
     const clock = manualClock();
     sim = await startQadSimulator({ customers: 3, clock, tokenTtlMs: 10 * 60_000 });
