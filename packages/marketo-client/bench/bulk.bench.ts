@@ -163,6 +163,7 @@ export interface BulkBenchResult {
   throughputPerConsumerCpuSecondMBps: number;
   peakRssMB: number;
   baselineRssMB: number;
+  peakHeapTotalMB: number;
   loadAverage1mStartEnd: [number, number];
   rssTargetMB: number;
   method: string;
@@ -201,8 +202,11 @@ export async function runBulkBench(mb = Number(process.env["BULK_BENCH_MB"] ?? 1
     global.gc?.();
     const baselineRss = process.memoryUsage().rss;
     let peakRss = baselineRss;
+    let peakHeapTotal = 0;
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeapTotal = Math.max(peakHeapTotal, m.heapTotal);
     }, 50);
     let count = 0;
     let checksum = 0;
@@ -213,7 +217,7 @@ export async function runBulkBench(mb = Number(process.env["BULK_BENCH_MB"] ?? 1
     for await (const row of extraction) {
       count++;
       checksum += row["email"]?.length ?? 0;
-      if ((count & 0x3fff) === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      if ((count & 0x3fff) === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }
     const end = performance.now();
     const cpu = process.cpuUsage(cpuStart);
@@ -236,6 +240,7 @@ export async function runBulkBench(mb = Number(process.env["BULK_BENCH_MB"] ?? 1
       throughputPerConsumerCpuSecondMBps: Number((fileBytes / 1024 / 1024 / cpuSeconds).toFixed(1)),
       peakRssMB: Number((peakRss / 1024 / 1024).toFixed(1)),
       baselineRssMB: Number((baselineRss / 1024 / 1024).toFixed(1)),
+      peakHeapTotalMB: Number((peakHeapTotal / 1024 / 1024).toFixed(1)),
       rssTargetMB: 150,
       loadAverage1mStartEnd: [Number(loadStart.toFixed(2)), Number((loadavg()[0] ?? 0).toFixed(2))],
       method:
@@ -249,7 +254,7 @@ export async function runBulkBench(mb = Number(process.env["BULK_BENCH_MB"] ?? 1
       },
     };
     console.log(
-      `bulk extract: ${(fileBytes / 1024 / 1024).toFixed(0)} MiB, ${count} rows in ${result.downloadParseSeconds} s → ${result.throughputMBps} MB/s wall, ${result.throughputPerConsumerCpuSecondMBps} MB per consumer CPU-second, ${result.rowsPerSecond} rows/s; peak RSS ${result.peakRssMB} MB (baseline ${result.baselineRssMB} MB, target < 150 MB); load ${result.loadAverage1mStartEnd.join(" → ")}`,
+      `bulk extract: ${(fileBytes / 1024 / 1024).toFixed(0)} MiB, ${count} rows in ${result.downloadParseSeconds} s → ${result.throughputMBps} MB/s wall, ${result.throughputPerConsumerCpuSecondMBps} MB per consumer CPU-second, ${result.rowsPerSecond} rows/s; peak RSS ${result.peakRssMB} MB (baseline ${result.baselineRssMB} MB, V8 heap at most ${result.peakHeapTotalMB} MB; target < 150 MB); load ${result.loadAverage1mStartEnd.join(" → ")}`,
     );
     const dir = fileURLToPath(new URL("./results/", import.meta.url));
     mkdirSync(dir, { recursive: true });
