@@ -16,7 +16,7 @@
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MarketoClient } from "../src/index.js";
 import { type SimInspection, startMarketoSimulator } from "../src/testing/index.js";

@@ -7,7 +7,7 @@ import { InMemoryTokenCache } from "./auth/token-cache.js";
 import { TokenManager } from "./auth/token-manager.js";
 import { BulkApi } from "./bulk/index.js";
 import { Capabilities } from "./capabilities.js";
-import { type MarketoClientOptions, type ResolvedConfig, resolveConfig } from "./config.js";
+import { type MarketoBaseUrls, type MarketoClientOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import { Redactor } from "./internal/redact.js";
 import { type Runtime, realSleep, silentLogger, systemClock } from "./internal/runtime.js";
 import { Limiter } from "./limits/limiter.js";
@@ -165,7 +165,7 @@ export class MarketoClient {
   }
 
   /** Base URLs in use. */
-  get baseUrls(): ResolvedConfig["baseUrls"] {
+  get baseUrls(): MarketoBaseUrls {
     return { ...this.#config.baseUrls };
   }
 

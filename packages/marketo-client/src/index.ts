@@ -9,7 +9,7 @@ export type { MarketoBaseUrls, MarketoClientOptions, MarketoLimitsOptions } from
 export { MUNCHKIN_ID } from "./config.js";
 export type { CodeAction } from "./envelope/codes.js";
 export { actionFor } from "./envelope/codes.js";
-export type { MarketoErrorOptions, MarketoReason, RedactedRequest } from "./errors.js";
+export type { MarketoApiErrorOptions, MarketoErrorOptions, MarketoReason, RedactedRequest } from "./errors.js";
 export {
   isMarketoError,
   MarketoApiError,

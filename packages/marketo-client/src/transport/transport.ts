@@ -58,7 +58,7 @@ export interface TransportRequest {
   headers?: Record<string, string>;
 }
 
-/** Options of {@link Transport}. */
+/** @internal Options of {@link Transport}. */
 export interface TransportOptions {
   baseUrls: { rest: string; bulk: string };
   auth: TokenManager;
@@ -146,6 +146,7 @@ function encodeQuery(query: TransportRequest["query"]): URLSearchParams {
 export class Transport {
   readonly #o: TransportOptions;
 
+  /** @internal Created by `MarketoClient`; use `mk.transport`. */
   constructor(options: TransportOptions) {
     this.#o = options;
   }
