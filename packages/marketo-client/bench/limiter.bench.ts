@@ -157,6 +157,8 @@ export async function runLimiterBench(): Promise<LimiterScenarioResult[]> {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? "unknown",
       platform: process.platform,
+      // The machine is shared: a high load average means scheduler stalls, which cost most at small time scales.
+      loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
     },
     note:
       "utilisation = (ceil(N/100) - 1) windows / measured first-to-last arrival span at the simulator. A call counts in " +
