@@ -257,3 +257,42 @@ describe("one retry layer", () => {
     expect(dataCalls).toBe(0);
   });
 });
+
+describe("transport failures over the simulator", () => {
+  it("a reset connection is retried and the list completes", async () => {
+    const sim = await startQadSimulator({ customers: 40 });
+    try {
+      sim.faults.inject({ kind: "connectionReset", path: "api/qracore/browses", times: 2 });
+      const qad = new QadClient({ ...sim.clientOptions, pageSize: 10, sleep: async () => {} });
+      const rows = await all(qad.customers.list());
+      expect(rows).toHaveLength(40);
+      expect(sim.faults.served.connectionReset).toBe(2);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("a slow answer past timeoutMs is a retryable QadHttpError; retried, it succeeds", async () => {
+    const sim = await startQadSimulator({ customers: 5 });
+    try {
+      sim.faults.inject({ kind: "slow", delayMs: 400, path: "securityControl", times: 3 });
+      const strict = new QadClient({ ...sim.clientOptions, timeoutMs: 50, retry: { maxRetries: 0 } });
+      const err = await strict.get("api/qracore/securityControl").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QadHttpError);
+      expect(err).toMatchObject({ retryable: true });
+      expect((err as Error).message).toMatch(/timed out/);
+      const patient = new QadClient({
+        ...sim.clientOptions,
+        timeoutMs: 50,
+        retry: { maxRetries: 3 },
+        sleep: async () => {},
+      });
+      await expect(patient.get("api/qracore/securityControl")).resolves.toMatchObject({
+        clientId: sim.credentials.clientId,
+      });
+      expect(sim.faults.served.slow).toBe(3);
+    } finally {
+      await sim.close();
+    }
+  });
+});

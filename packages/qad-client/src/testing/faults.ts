@@ -9,6 +9,8 @@ import { seededRandom } from "./random.js";
  * - `forbidden`: `{"errors":[{"severity":1,"code":"403","message":"Access is denied"}]}` (HTTP `status`, default 403)
  * - `emptyPage`: a browse page answers 200 with zero rows (as when paging parameters are ignored)
  * - `endlessPaging`: a browse page always says `HasMoreParams: "true"` and repeats its rows
+ * - `connectionReset`: the socket is destroyed without an answer
+ * - `slow`: the answer is held back `delayMs` (real time) before being served normally
  */
 export type RestFaultKind =
   | "sessionExpired"
@@ -17,7 +19,9 @@ export type RestFaultKind =
   | "submitFailure"
   | "forbidden"
   | "emptyPage"
-  | "endlessPaging";
+  | "endlessPaging"
+  | "connectionReset"
+  | "slow";
 
 /** One fault to inject. */
 export interface RestFault {
@@ -31,6 +35,8 @@ export interface RestFault {
   path?: string;
   /** HTTP status for `serverError` / `forbidden`. */
   status?: number;
+  /** Delay of a `slow` answer, in real milliseconds. @default 1000 */
+  delayMs?: number;
 }
 
 interface Armed extends RestFault {

@@ -361,8 +361,17 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       send(res, 401, { errors: [{ severity: 1, code: "401", message: "Session expired" }] });
       return;
     }
-    const fault = faults.take(path, ["sessionExpired", "serverError", "html", "submitFailure", "forbidden"]);
-    if (fault) {
+    const fault = faults.take(path, [
+      "sessionExpired",
+      "serverError",
+      "html",
+      "submitFailure",
+      "forbidden",
+      "connectionReset",
+      "slow",
+    ]);
+    if (fault?.kind === "slow") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+    if (fault && fault.kind !== "slow") {
       switch (fault.kind) {
         case "sessionExpired":
           tokens.clear();
@@ -390,6 +399,9 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
           return;
         case "forbidden":
           send(res, fault.status ?? 403, { errors: [{ severity: 1, code: "403", message: "Access is denied" }] });
+          return;
+        case "connectionReset":
+          req.socket.destroy();
           return;
       }
     }
