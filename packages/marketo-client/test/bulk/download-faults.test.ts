@@ -110,7 +110,8 @@ describe("bulk file download faults", () => {
   });
 
   it("cancel() cancels the running Marketo job and ends the loop; a canceled job is a typed error", async () => {
-    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS });
+    // Slow steps (300 real ms) so the job is surely still queued when it is canceled.
+    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { stepMs: 300_000 } });
     const extraction = h.bulk.leads.extract({ filter }, { poll });
     const run = failure(extraction);
     // Wait until the job exists, then cancel it.

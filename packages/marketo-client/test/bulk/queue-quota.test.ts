@@ -16,7 +16,12 @@ const range = { startAt: "2026-01-01T00:00:00Z", endAt: "2026-03-01T23:59:59Z" }
 describe("1029 and 1035 handling", () => {
   it('waits and retries the enqueue while Marketo answers 1029 "Too many jobs in queue"', async () => {
     const leads = makeLeads(20);
-    h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { maxQueued: 1, maxProcessing: 1 } });
+    // Slow steps (a simulated 5 minutes = 300 real ms) so the queue state set up below cannot drift under load.
+    h = await startHarness({
+      leads,
+      leadFields: LEAD_FIELDS,
+      options: { maxQueued: 1, maxProcessing: 1, stepMs: 300_000 },
+    });
     // Another integration fills the queue: one job processing, one queued.
     const fill = async () => {
       const body = {
@@ -40,14 +45,14 @@ describe("1029 and 1035 handling", () => {
       return id;
     };
     await fill();
-    await new Promise((r) => setTimeout(r, 80)); // > 1 simulated minute: the first one may start processing
+    await new Promise((r) => setTimeout(r, 350)); // > 1 step: the first one may start processing
     h.sim.inspect(); // the simulator moves jobs along whenever it is asked
     await fill();
     expect(h.sim.inspect().jobs.map((j) => j.status)).toEqual(["Processing", "Queued"]);
     const rows = await collect(
       h.bulk.leads.extract(
         { filter: { createdAt: { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-20T00:00:00Z" } } },
-        { poll, queueRetryDelayMs: 30_000 },
+        { poll: { initialDelayMs: 300_000, maxDelayMs: 300_000 }, queueRetryDelayMs: 60_000 },
       ),
     );
     expect(rows).toEqual(leads.map((l) => asRow(l)));

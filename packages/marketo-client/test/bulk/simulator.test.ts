@@ -107,7 +107,8 @@ describe("bulk simulator", () => {
   });
 
   it("keeps at most 2 jobs processing and 10 queued; the 11th enqueue answers 1029 Too many jobs in queue", async () => {
-    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS });
+    // Steps of 300 real ms: the queue cannot drain while the test looks at it.
+    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { stepMs: 300_000 } });
     const ids: string[] = [];
     for (let i = 0; i < 13; i++) {
       const c = await post("/v1/leads/export/create.json", {
@@ -120,7 +121,7 @@ describe("bulk simulator", () => {
     for (const id of ids.slice(0, 11)) answers.push(await post(`/v1/leads/export/${id}/enqueue.json`));
     expect(answers.slice(0, 10).every((a) => a.success)).toBe(true);
     expect(answers[10]?.errors?.[0]).toEqual({ code: "1029", message: "Too many jobs in queue" });
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 350));
     const statuses = h.sim.inspect().jobs.map((j) => j.status);
     expect(statuses.filter((s) => s === "Processing")).toHaveLength(2);
     // Enqueueing a queued job again: "Job already queued".
