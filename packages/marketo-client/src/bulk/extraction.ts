@@ -170,6 +170,17 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
         await prepare(i);
         yield* this.#deliver(state, job, signal);
         job.status = "done";
+        this.#ctx.logger.info(
+          {
+            object: state.object,
+            exportId: job.exportId,
+            rows: job.rowsDelivered,
+            bytes: job.fileSize,
+            job: i + 1,
+            of: state.jobs.length,
+          },
+          "bulk job delivered",
+        );
         job.bytesReceived = 0;
       }
     } catch (err) {
@@ -187,6 +198,7 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       const created = await this.#create(state, job, signal);
       job.exportId = created;
       job.status = "created";
+      this.#ctx.logger.info({ object: state.object, exportId: created, filter: job.filter }, "bulk job created");
     }
     if (job.status === "created") {
       await enqueueJob(this.#ctx, job.exportId, {
@@ -266,6 +278,10 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       this.#ctx.logger.warn({ exportId }, "bulk file checksum changed since the last run; skipping rows by count");
     }
     job.status = "completed";
+    this.#ctx.logger.info(
+      { exportId, fileSize: status.fileSize, numberOfRecords: status.numberOfRecords, skipRows: job.rowsDelivered },
+      "bulk job completed; downloading",
+    );
     job.fileSize = status.fileSize;
     job.fileChecksum = status.fileChecksum;
     job.bytesReceived = 0;
