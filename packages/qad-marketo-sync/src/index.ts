@@ -3,6 +3,7 @@ export type { MarketoGatewayOptions } from "./adapters/marketo-gateway.js";
 export { marketoGateway } from "./adapters/marketo-gateway.js";
 export type { QadCustomerSourceOptions } from "./adapters/qad-customer-source.js";
 export { qadCustomerSource } from "./adapters/qad-customer-source.js";
+export type { NameConflictPolicy } from "./engine/plan.js";
 export type { ErrorInfo, SyncErrorCode, SyncErrorOptions } from "./errors.js";
 export { isSyncError, LeaseLostError, SyncConfigError, SyncError } from "./errors.js";
 export type { StageCounts, SyncEventName, SyncEvents, SyncListener } from "./events.js";

@@ -46,7 +46,7 @@ export interface SyncOptions<S = SourceCustomer> {
   batchSize?: number;
   /** Batches written concurrently; commits stay in source order. @default 2 */
   batchConcurrency?: number;
-  /** Batches read from the source ahead of the writers (overlaps source paging with Marketo calls). @default 8 */
+  /** Batches read from the source ahead of the writers (overlaps source paging with Marketo calls). @default 16 */
   readAhead?: number;
   /** Lease timing. */
   lease?: {
@@ -184,7 +184,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const mapping = compileMapping(options.keyOf ? { ...baseMapping, externalCompanyId: options.keyOf } : baseMapping);
   const batchSize = options.batchSize ?? MAX_BATCH;
   const batchConcurrency = options.batchConcurrency ?? 2;
-  const readAhead = options.readAhead ?? 8;
+  const readAhead = options.readAhead ?? 16;
   const ttlMs = options.lease?.ttlMs ?? 60_000;
   const renewEveryMs = options.lease?.renewEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
   const isFatal = options.isFatal ?? defaultIsFatal;
