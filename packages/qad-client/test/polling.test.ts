@@ -31,8 +31,8 @@ type Item = Customer | QadInvalidRecord;
 const keyOf = (x: Item) => (isQadInvalidRecord(x) ? (x.key ?? "?") : `${x.sharedSetCode}/${x.customerCode}`);
 
 /** Runs one poll to the end and returns the rows plus the (JSON round-tripped) next checkpoint. */
-async function poll(qad: QadClient, cp: QadCheckpoint | undefined) {
-  const p = qad.customers.changes(cp, { invalid: "emit", pageSize: 7 });
+async function poll(qad: QadClient, cp: QadCheckpoint | undefined, pageSize = 7) {
+  const p = qad.customers.changes(cp, { invalid: "emit", pageSize });
   const rows: Item[] = [];
   for await (const r of p) rows.push(r);
   return {
@@ -167,6 +167,36 @@ describe("incremental polling", () => {
     sim.data.update("C000002", { name: "Normal edit" });
     const p2 = await poll(qad, p1.cp);
     expect(p2.keys).toEqual(["SS1/C000002"]); // not frozen, and the future row is not repeated
+  });
+
+  it("joins contacts of a sparse poll page by one range read when edits cluster, per customer when they scatter", async () => {
+    const clock = manualClock();
+    sim = await startQadSimulator({ customers: 300, clock });
+    const qad = new QadClient({ ...sim.clientOptions, contactsPageSize: 50 });
+    const { cp } = await poll(qad, undefined);
+    const contactFilters = () => sim!.inspect().filters.filter((f) => f.startsWith("customerCode,"));
+
+    clock.advance(5000);
+    for (const n of [40, 41, 42, 43, 44]) sim.data.update(`C0000${n}`, { name: `clustered ${n}` });
+    sim.resetInspection();
+    const clustered = await poll(qad, cp, 100);
+    expect(clustered.keys).toHaveLength(5);
+    for (const r of clustered.rows) expect(r).toEqual(sim.data.customer((r as Customer).customerCode));
+    // The five edits: one count and one range read. (A lone row re-read from the overlap window may add one
+    // per-customer lookup; it is then skipped as already delivered.)
+    expect(contactFilters().filter((f) => f.includes(",rg,"))).toHaveLength(2);
+    expect(contactFilters().filter((f) => f.includes(",eq,")).length).toBeLessThanOrEqual(1);
+
+    clock.advance(5000);
+    for (const n of [3, 77, 150, 222, 299])
+      sim.data.update(`C${String(n).padStart(6, "0")}`, { name: `scattered ${n}` });
+    sim.resetInspection();
+    const scattered = await poll(qad, clustered.cp, 100);
+    expect(scattered.keys).toHaveLength(5);
+    for (const r of scattered.rows) expect(r).toEqual(sim.data.customer((r as Customer).customerCode));
+    // The edits plus the rows re-read from the overlap window, one lookup each; no range read.
+    expect(contactFilters().filter((f) => f.includes(",eq,")).length).toBeGreaterThanOrEqual(5);
+    expect(contactFilters().filter((f) => f.includes(",rg,"))).toHaveLength(1); // only the count
   });
 
   it("an interrupted poll keeps the old checkpoint, so nothing is lost", async () => {

@@ -93,6 +93,29 @@ function countOf(body: unknown): number | undefined {
   return undefined;
 }
 
+/** `browses/totalCount` for a browse id and filters. @internal */
+export async function browseCount(
+  transport: Transport,
+  opts: ResolvedBrowseOptions,
+  browseId: string,
+  filters: readonly BrowseFilter[],
+  signal?: AbortSignal,
+): Promise<number> {
+  const res = await transport.request({
+    method: "GET",
+    path: opts.countPath,
+    query: [["browseId", browseId], ...filters.map((f) => ["filter", encodeFilter(f)] as const)],
+    ...(signal ? { signal } : {}),
+  });
+  const total = countOf(res.body);
+  if (total === undefined) {
+    throw new QadResponseParseError(`Browse ${browseId} totalCount answer has no count`, {
+      bodySnippet: JSON.stringify(res.body).slice(0, 300),
+    });
+  }
+  return total;
+}
+
 /**
  * Pages of a generic QAD browse: `pageAction=first` then `next` under one `callId`, until
  * `auxillaryData.HasMoreParams` is "false" (or a short page when the flag is absent).
@@ -135,18 +158,7 @@ export async function* browsePages(
     const rows = parsed.data.data;
     if (page === 1 && rows.length === 0) {
       if (opts.verifyEmptyFirstPage) {
-        const count = await transport.request({
-          method: "GET",
-          path: opts.countPath,
-          query: [["browseId", read.browseId], ...filterParams],
-          ...(read.signal ? { signal: read.signal } : {}),
-        });
-        const total = countOf(count.body);
-        if (total === undefined) {
-          throw new QadResponseParseError(`Browse ${read.browseId} totalCount answer has no count`, {
-            bodySnippet: JSON.stringify(count.body).slice(0, 300),
-          });
-        }
+        const total = await browseCount(transport, opts, read.browseId, read.filters, read.signal);
         if (total > 0) {
           throw new QadPagingError(
             "empty_first_page",

@@ -1,6 +1,6 @@
 import pLimit from "p-limit";
 import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
-import { browsePages, type ResolvedBrowseOptions } from "../browse/browse.js";
+import { browseCount, browsePages, type ResolvedBrowseOptions } from "../browse/browse.js";
 import { type BrowseFilter, where } from "../browse/filter.js";
 import type { ResolvedDeps } from "../deps.js";
 import { isQadError, QadResponseParseError } from "../errors.js";
@@ -81,7 +81,7 @@ export class RestBackend implements QadBackend {
         // A full read's page is a contiguous key range, so one range query fetches exactly its contacts. A
         // modified-since page is sparse: a range would drag in every customer between its first and last key.
         const contacts = since
-          ? await this.#contactsByKey(kept, cfg.contactsBrowseId, req.signal)
+          ? await this.#contactsSparse(kept, cfg.contactsBrowseId, req.signal)
           : await this.#contactsFor(kept, cfg.contactsBrowseId, req.signal);
         yield kept.map((r) => mapRestRow(entity, r, cfg, contacts.get(keyOf(r)) ?? []));
       } else {
@@ -124,6 +124,31 @@ export class RestBackend implements QadBackend {
       this.o.deps.logger.info({ err: isQadError(e) ? e.code : "unknown" }, "qad REST probe failed");
       return false;
     }
+  }
+
+  /**
+   * Contacts of a sparse page: when the key range between its first and last customer holds few contacts (edits
+   * clustered by key, small tables) one range read is cheapest, as counted first; otherwise one lookup per customer.
+   */
+  async #contactsSparse(rows: Row[], browseId: string, signal?: AbortSignal): Promise<Map<string, Row[]>> {
+    const out = new Map<string, Row[]>();
+    for (const group of bySharedSet(rows)) {
+      const codes = group.map((r) => r.customerCode as string).sort();
+      const filters = [
+        where("sharedSetCode").eq(group[0]!.sharedSetCode as string),
+        where("customerCode").range(codes[0]!, codes[codes.length - 1]!),
+      ];
+      const inRange =
+        group.length === 1
+          ? Number.POSITIVE_INFINITY
+          : await browseCount(this.o.transport, this.o.browse, browseId, filters, signal);
+      const found =
+        inRange <= Math.max(this.o.contactsPageSize * 2, group.length * 4)
+          ? await this.#contactsFor(group, browseId, signal)
+          : await this.#contactsByKey(group, browseId, signal);
+      for (const [k, v] of found) out.set(k, v);
+    }
+    return out;
   }
 
   async #contactsByKey(rows: Row[], browseId: string, signal?: AbortSignal): Promise<Map<string, Row[]>> {
@@ -194,6 +219,18 @@ export class RestBackend implements QadBackend {
     }
     return out;
   }
+}
+
+/** Rows with a string key, grouped by shared set. */
+function bySharedSet(rows: Row[]): Row[][] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    if (typeof r.sharedSetCode !== "string" || typeof r.customerCode !== "string") continue;
+    const g = groups.get(r.sharedSetCode) ?? [];
+    g.push(r);
+    groups.set(r.sharedSetCode, g);
+  }
+  return [...groups.values()];
 }
 
 function keyOf(r: Row): string {
