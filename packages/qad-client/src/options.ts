@@ -51,8 +51,8 @@ export interface QadClientOptions extends RuntimeDeps {
   /** Rows per page of the contacts browse joined onto customers. @default 1000 */
   contactsPageSize?: number;
   /**
-   * Concurrent contact lookups (one per customer) for the sparse pages of a modified-since read; full reads use
-   * one range query per page instead. @default 8
+   * Concurrent contact lookups (one per customer) for the sparse pages of a modified-since read whose key range
+   * holds too many contacts to read as a range; full reads use one range query per page. @default 8
    */
   contactsConcurrency?: number;
   /** Retry policy for transient failures. */

@@ -608,5 +608,3 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       }),
   };
 }
-
-export type { RestFault };
