@@ -4,7 +4,7 @@ import type { EntityKind } from "../backend.js";
 import type { QadClientOptions } from "../options.js";
 import type { QxtendOptions } from "../qxtend/index.js";
 import { DEFAULT_REST_ENTITIES } from "../rest/entities.js";
-import { type RestFault, RestSimFaults } from "./faults.js";
+import { RestSimFaults } from "./faults.js";
 import { createQxtendHandler, type QxtendSimFaults, type QxtendSimOptions } from "./qxtend/index.js";
 import { seededRandom } from "./random.js";
 import { compileFilter, type SimClause } from "./rest-filter.js";
