@@ -9,17 +9,22 @@
 import type { MarketoPayload, Reason } from "../ports.js";
 import type { SourceContact } from "../source/customer-schema.js";
 
-type Primitive = string | number | boolean | null | undefined;
-
 /** Dotted paths to primitive values of `T`, two levels deep (`"name"`, `"address.city"`, `"custom.customCombo0"`). */
 export type FieldPath<T> = {
-  [K in keyof T & string]: NonNullable<T[K]> extends Primitive
+  [K in keyof T & string]: NonNullable<T[K]> extends string | number | boolean | null | undefined
     ? K
     : NonNullable<T[K]> extends readonly unknown[]
       ? never
       : NonNullable<T[K]> extends object
         ? `${K}.${{
-            [K2 in keyof NonNullable<T[K]> & string]: NonNullable<NonNullable<T[K]>[K2]> extends Primitive ? K2 : never;
+            [K2 in keyof NonNullable<T[K]> & string]: NonNullable<NonNullable<T[K]>[K2]> extends
+              | string
+              | number
+              | boolean
+              | null
+              | undefined
+              ? K2
+              : never;
           }[keyof NonNullable<T[K]> & string]}`
         : never;
 }[keyof T & string];
