@@ -408,7 +408,13 @@ export class Transport {
         );
       }
       const kind =
-        text.trim() === "" ? "an empty body" : /^\s*</.test(text) ? "HTML (a proxy or error page?)" : "non-JSON text";
+        text.trim() === ""
+          ? "an empty body"
+          : isJson
+            ? "JSON without Marketo's envelope (no boolean success)"
+            : /^\s*</.test(text)
+              ? "HTML (a proxy or error page?)"
+              : "non-JSON text";
       throw mark(
         new MarketoResponseParseError(
           `Expected a Marketo JSON envelope from ${request.method} ${request.url} but got ${kind} (HTTP ${status}): ${JSON.stringify(snippet.slice(0, 120))}`,
