@@ -25,6 +25,7 @@ export interface ResolvedExtractOptions {
   nullLiteral: boolean;
   stripNul: boolean;
   maxResumeAttempts: number;
+  verifyRecordCount: boolean;
 }
 
 /** Applies the documented defaults. */
@@ -41,6 +42,7 @@ export function resolveExtractOptions(o: BulkExtractOptions | undefined): Resolv
     nullLiteral: o?.nullLiteral ?? true,
     stripNul: (o?.nulBytes ?? "strip") === "strip",
     maxResumeAttempts: o?.maxResumeAttempts ?? 5,
+    verifyRecordCount: o?.verifyRecordCount ?? true,
   };
 }
 
@@ -306,7 +308,7 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       nullLiteral: this.#o.nullLiteral,
       stripNul: this.#o.stripNul,
       skipRows: job.rowsDelivered,
-      expectedRows: status.numberOfRecords,
+      expectedRows: this.#o.verifyRecordCount ? status.numberOfRecords : undefined,
       errorContext,
     })) {
       yield { job, rows };

@@ -181,6 +181,11 @@ export interface BulkExtractOptions {
   nulBytes?: "strip" | "keep" | undefined;
   /** Consecutive resumptions of a download that bring no new byte before giving up. @default 5 */
   maxResumeAttempts?: number | undefined;
+  /**
+   * Check the rows parsed against the job's `numberOfRecords` (data rows, header not counted) before releasing the
+   * last row. Size and SHA-256 are always checked. @default true
+   */
+  verifyRecordCount?: boolean | undefined;
   /** Longest window per job in days (Marketo's limit is 31). @default 31 */
   maxWindowDays?: number | undefined;
 }

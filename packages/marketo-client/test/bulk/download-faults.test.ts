@@ -160,4 +160,26 @@ describe("bulk file download faults", () => {
     expect(error).toBeInstanceOf(MarketoBulkDownloadError);
     expect((error as MarketoBulkDownloadError).retryable).toBe(true);
   });
+
+  it("catches a file cut exactly at a row boundary by numberOfRecords (verifyRecordCount: false skips that check)", async () => {
+    const leads = Array.from({ length: 30 }, (_, i) => ({
+      id: String(i + 1),
+      email: `plain${i}@example.com`,
+      createdAt: new Date(Date.UTC(2026, 0, 2) + i * 60_000).toISOString(),
+    }));
+    const fields = ["id", "email", "createdAt"].map((name) => ({ name, dataType: "string" }));
+    h = await startHarness({ leads, leadFields: fields });
+    // Header + 10 rows end at the 11th newline of the file.
+    const header = "id,email,createdAt\n";
+    const rowsText = leads.map((l) => `${l.id},${l.email},${l.createdAt}\n`);
+    const cut = Buffer.byteLength(header + rowsText.slice(0, 10).join(""));
+    h.sim.configure({ faults: { truncateAtByte: cut, truncateMode: "file" } });
+    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    expect(error).toBeInstanceOf(MarketoCsvError);
+    expect((error as MarketoCsvError).code).toBe("BULK_TRUNCATED");
+    expect((error as MarketoCsvError).message).toMatch(/holds 10 rows but Marketo announced 30/);
+    expect(rows.length).toBeLessThan(10);
+    const unchecked = await collect(h.bulk.leads.extract({ filter }, { poll, verifyRecordCount: false }));
+    expect(unchecked.map((r) => r["id"])).toEqual(leads.slice(0, 10).map((l) => l.id));
+  });
 });

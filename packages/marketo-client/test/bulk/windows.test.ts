@@ -7,7 +7,7 @@ const DAY = 86_400_000;
 describe("date window split", () => {
   it("keeps a range of 31 days or less as one window", () => {
     expect(splitWindows({ startAt: "2026-01-01T00:00:00Z", endAt: "2026-02-01T00:00:00Z" }, 31)).toEqual([
-      { startAt: "2026-01-01T00:00:00.000Z", endAt: "2026-02-01T00:00:00.000Z" },
+      { startAt: "2026-01-01T00:00:00Z", endAt: "2026-02-01T00:00:00Z" },
     ]);
   });
 
@@ -20,8 +20,17 @@ describe("date window split", () => {
     expect(Date.parse(w.at(-1)!.endAt)).toBe(end);
     for (let i = 0; i < w.length; i++) {
       expect(Date.parse(w[i]!.endAt) - Date.parse(w[i]!.startAt)).toBeLessThanOrEqual(31 * DAY);
-      if (i > 0) expect(Date.parse(w[i]!.startAt) - Date.parse(w[i - 1]!.endAt)).toBe(1);
+      // Whole seconds, no milliseconds (Marketo's format), and 1 s between windows: no overlap, no gap.
+      expect(w[i]!.startAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(w[i]!.endAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      if (i > 0) expect(Date.parse(w[i]!.startAt) - Date.parse(w[i - 1]!.endAt)).toBe(1000);
     }
+  });
+
+  it("widens a range with milliseconds to whole seconds instead of losing its edges", () => {
+    expect(splitWindows({ startAt: "2026-01-01T00:00:00.700Z", endAt: "2026-01-02T10:00:00.200Z" }, 31)).toEqual([
+      { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-02T10:00:01Z" },
+    ]);
   });
 
   it("rejects reversed or invalid ranges", () => {

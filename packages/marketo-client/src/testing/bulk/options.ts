@@ -37,9 +37,15 @@ export interface BulkSyntheticOptions {
 export interface BulkSimulatorOptions {
   /** Jobs processing at once. @default 2 */
   maxProcessing?: number | undefined;
-  /** Jobs in status Queued at once; one more enqueue answers 1029 "Too many jobs in queue". @default 10 */
+  /**
+   * Jobs queued or processing at once (Marketo counts both); one more enqueue answers 1029 "Too many jobs in queue".
+   * @default 10
+   */
   maxQueued?: number | undefined;
-  /** Export bytes per day (US Central); an enqueue past it answers 1029 "Export daily quota exceeded". @default 500 MB */
+  /**
+   * Export bytes per day (US Central); past it, create and enqueue answer 1029 "Export daily quota exceeded".
+   * @default 500 MB
+   */
   dailyQuotaBytes?: number | undefined;
   /** A status changes at most once per step: Queued → Processing → Completed each take one step. @default 60_000 */
   stepMs?: number | undefined;

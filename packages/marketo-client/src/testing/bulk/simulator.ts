@@ -77,7 +77,7 @@ export interface BulkSimInspection extends Record<string, unknown> {
   code1029: { queueFull: number; dailyQuota: number; alreadyQueued: number };
   /** Most jobs seen Processing / Queued at once. */
   maxProcessingSeen: number;
-  /** Most jobs seen Queued at once. */
+  /** Most jobs seen queued or processing at once (the count Marketo's queue limit applies to). */
   maxQueuedSeen: number;
   /** Export bytes counted against today's quota. */
   dailyBytesUsed: number;
@@ -323,11 +323,20 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
     }
     if (object === "activities" && used.length !== 1) return fail("1003", "createdAt filter is required");
     const range = f[used[0] as string] as { startAt?: unknown; endAt?: unknown } | undefined;
+    // Marketo asks for ISO 8601 datetimes without milliseconds.
+    if ([range?.startAt, range?.endAt].some((v) => typeof v !== "string" || /\.\d/.test(v))) {
+      return fail("1003", `Invalid ${used[0]} datetime: use ISO 8601 without milliseconds`);
+    }
     const a = toMs(range?.startAt);
     const e = toMs(range?.endAt);
     if (!Number.isFinite(a) || !Number.isFinite(e) || e < a) return fail("1003", `Invalid ${used[0]} date range`);
     if (e - a > (opts.maxWindowDays ?? 31) * DAY_MS) {
       return fail("1003", `${used[0]} date range must not exceed ${opts.maxWindowDays ?? 31} days`);
+    }
+    // Past the daily quota, Marketo refuses to create jobs as well as to enqueue them.
+    if (usedToday() >= (opts.dailyQuotaBytes ?? 500 * 1024 * 1024)) {
+      code1029.dailyQuota++;
+      return fail("1029", "Export daily quota exceeded");
     }
     let columns: string[];
     const fields = b["fields"];
@@ -372,7 +381,8 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
       code1029.dailyQuota++;
       return fail("1029", "Export daily quota exceeded");
     }
-    const queued = order.filter((j) => j.status === "Queued").length;
+    // The queue limit counts the jobs processing too ("inclusive of currently exporting jobs").
+    const queued = order.filter((j) => j.status === "Queued" || j.status === "Processing").length;
     if (queued >= (opts.maxQueued ?? 10)) {
       code1029.queueFull++;
       return fail("1029", "Too many jobs in queue");
