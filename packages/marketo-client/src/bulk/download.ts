@@ -12,7 +12,7 @@ export interface DownloadFileOptions {
   signal?: AbortSignal | undefined;
   /** `fileSize` from the Completed status, when Marketo gave it. */
   fileSize?: number | undefined;
-  /** `fileChecksum` (hex SHA-256) from the Completed status, when Marketo gave it. */
+  /** `fileChecksum` from the Completed status (`sha256:<hex>`, or bare hex), when Marketo gave it. */
   fileChecksum?: string | undefined;
   maxResumeAttempts: number;
   sleep: Sleep;
@@ -147,10 +147,15 @@ export async function* downloadFile(options: DownloadFileOptions): AsyncGenerato
 
   if (fileSize !== undefined && received !== fileSize) return truncated(options, received);
   const actual = hash.digest("hex");
-  if (fileChecksum !== undefined && fileChecksum.toLowerCase() !== actual) {
+  // Marketo writes the checksum as "sha256:<hex>"; accept bare hex too.
+  const expected = fileChecksum
+    ?.trim()
+    .toLowerCase()
+    .replace(/^sha-?256:/, "");
+  if (expected !== undefined && expected !== actual) {
     throw new MarketoChecksumError(
       `Export file SHA-256 ${actual} does not match fileChecksum ${fileChecksum}; rows already yielded came from this file`,
-      { code: "BULK_CHECKSUM", expected: fileChecksum, actual, ...options.errorContext() },
+      { code: "BULK_CHECKSUM", expected, actual, ...options.errorContext() },
     );
   }
 }

@@ -34,8 +34,8 @@ export function resolveExtractOptions(o: BulkExtractOptions | undefined): Resolv
   return {
     signal: o?.signal,
     concurrency: Math.min(10, Math.max(1, Number.isFinite(concurrency) ? concurrency : 1)),
-    initialDelayMs: o?.poll?.initialDelayMs ?? 10_000,
-    maxDelayMs: o?.poll?.maxDelayMs ?? 60_000,
+    initialDelayMs: o?.poll?.initialDelayMs ?? 60_000,
+    maxDelayMs: o?.poll?.maxDelayMs ?? 300_000,
     pollTimeoutMs: o?.poll?.timeoutMs ?? 6 * 3_600_000,
     queueRetryDelayMs: o?.queueRetryDelayMs ?? 60_000,
     queueTimeoutMs: o?.queueTimeoutMs ?? 6 * 3_600_000,

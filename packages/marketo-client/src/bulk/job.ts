@@ -203,8 +203,8 @@ export interface WaitOptions {
 }
 
 /**
- * Polls the job's status until `Completed`: checks once at once, then after `initialDelayMs`, doubling up to
- * `maxDelayMs` (±10 % jitter). `Failed`, `Canceled` and `Cancelled` throw {@link MarketoBulkJobFailedError}.
+ * Polls the job's status until `Completed`: checks once at once (a job prepared ahead may be done already), then
+ * after `initialDelayMs`, doubling up to `maxDelayMs` (±10 % jitter). `Failed`, `Canceled` and `Cancelled` throw {@link MarketoBulkJobFailedError}.
  */
 export async function waitForCompletion(
   ctx: JobContext,

@@ -144,11 +144,14 @@ export interface ActivityExtractParams {
   columnHeaderNames?: Record<string, string> | undefined;
 }
 
-/** Status poll timing. Real Marketo changes a job's status at most once a minute, so polling faster wastes calls. */
+/**
+ * Status poll timing. Marketo updates a job's status at most once every 60 s and advises never to poll faster; for
+ * most jobs every 5 minutes is enough. Each status call counts against the daily API quota.
+ */
 export interface BulkPollOptions {
-  /** Wait before the first status call after enqueue. @default 10_000 */
+  /** Wait after the first status call (made at once) before the next. @default 60_000 */
   initialDelayMs?: number | undefined;
-  /** Longest wait between status calls (the interval doubles up to it). @default 60_000 */
+  /** Longest wait between status calls (the interval doubles up to it). @default 300_000 */
   maxDelayMs?: number | undefined;
   /** Give up on one job after this much waiting (summed sleeps). @default 21_600_000 (6 h) */
   timeoutMs?: number | undefined;

@@ -103,9 +103,18 @@ describe("resumable download", () => {
     expect((await download(transport)).equals(file)).toBe(true);
   });
 
+  it("accepts Marketo's sha256:<hex> checksum form as well as bare hex", async () => {
+    for (const checksum of [`sha256:${sha}`, sha.toUpperCase(), `SHA256:${sha}`]) {
+      const { transport } = scripted([() => new Response(file, { status: 200 })]);
+      expect((await download(transport, { fileChecksum: checksum })).equals(file)).toBe(true);
+    }
+  });
+
   it("hashes incrementally and reports a checksum mismatch", async () => {
     const { transport } = scripted([() => new Response(file, { status: 200 })]);
-    await expect(download(transport, { fileChecksum: "0".repeat(64) })).rejects.toBeInstanceOf(MarketoChecksumError);
+    await expect(download(transport, { fileChecksum: `sha256:${"0".repeat(64)}` })).rejects.toBeInstanceOf(
+      MarketoChecksumError,
+    );
   });
 
   it("reports a file longer than fileSize as a size error", async () => {

@@ -67,11 +67,11 @@ describe("job polling and outcomes", () => {
     expect(calls.filter((c) => c.endsWith("/status.json"))).toHaveLength(6);
   });
 
-  it("uses Marketo-friendly defaults: first wait 10 s, then at most one status call a minute", async () => {
-    const { transport } = scripted(["Queued", "Queued", "Queued", "Queued", "Completed"]);
+  it("uses Marketo's advice by default: never more than one status call a minute, backing off to one per 5 minutes", async () => {
+    const { transport } = scripted(["Queued", "Queued", "Queued", "Queued", "Queued", "Completed"]);
     const sleeps: number[] = [];
     await run(api(transport, sleeps));
-    expect(sleeps).toEqual([10_000, 20_000, 40_000, 60_000]);
+    expect(sleeps).toEqual([60_000, 120_000, 240_000, 300_000, 300_000]);
   });
 
   it.each(["Canceled", "Cancelled"])(

@@ -67,7 +67,7 @@ describe("bulk simulator", () => {
     expect([...seen]).toEqual(["Queued", "Processing", "Completed"]);
     const file = Buffer.from(await (await get(`/v1/leads/export/${id}/file.json`)).arrayBuffer());
     expect(final["fileSize"]).toBe(file.length);
-    expect(final["fileChecksum"]).toBe(createHash("sha256").update(file).digest("hex"));
+    expect(final["fileChecksum"]).toBe(`sha256:${createHash("sha256").update(file).digest("hex")}`);
     expect(final["numberOfRecords"]).toBe(30);
     // Status changes at most once per simulated minute.
     expect(Date.parse(final["startedAt"] as string) - Date.parse(final["queuedAt"] as string)).toBeGreaterThanOrEqual(
@@ -151,7 +151,7 @@ describe("bulk simulator", () => {
     const { id, status } = await createAndComplete();
     const whole = Buffer.from(await (await get(`/v1/leads/export/${id}/file.json`)).arrayBuffer());
     expect(whole.length).toBe(status["fileSize"]);
-    expect(createHash("sha256").update(whole).digest("hex")).toBe(status["fileChecksum"]);
+    expect(`sha256:${createHash("sha256").update(whole).digest("hex")}`).toBe(status["fileChecksum"]);
     expect(status["numberOfRecords"]).toBe(100_000);
     expect(whole.length).toBeGreaterThan(5 * 1024 * 1024); // so a Range can start from a later 4 MB checkpoint
     // A Range starting deep in the file (past a 4 MB checkpoint) gives the same bytes.

@@ -231,7 +231,8 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
       }
       if (faults.corruptChecksum) checksum = createHash("sha256").update(`corrupt:${checksum}`).digest("hex");
       job.fileSize = size;
-      job.fileChecksum = checksum;
+      // As Marketo writes it: "sha256:<hex>".
+      job.fileChecksum = `sha256:${checksum}`;
       job.numberOfRecords = file.rows;
     };
     if (synthetic) {
