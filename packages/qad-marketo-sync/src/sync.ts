@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { CapabilityTracker } from "./engine/capabilities.js";
-import { type Executed, executePlan, MAX_BATCH, type Plan, type Planned } from "./engine/execute.js";
+import { type Executed, executePlan, type LeadStep, MAX_BATCH, type Plan, type Planned } from "./engine/execute.js";
 import { type FieldFilters, type NameConflictPolicy, normName, planBatch } from "./engine/plan.js";
 import { type ErrorInfo, errorInfo, SyncConfigError } from "./errors.js";
 import { Emitter, type StageCounts, type SyncEventName, type SyncListener } from "./events.js";
@@ -393,12 +393,49 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       let commitTail: Promise<void> = Promise.resolve();
       const inflight: Promise<void>[] = [];
       let batchNo = 0;
-      const dispatch = (items: SourceItem[], checkpoint: JsonValue | undefined) => {
+      // Leads are pooled across batches so every lead call but the last carries 300 (a batch of 300 customers has
+      // any number of contacts). Leads still in the pool keep their batch's checkpoint from being saved: a batch's
+      // checkpoint is saved only once no lead of it (or of an earlier batch) is pending.
+      let leadTail: Promise<void> = Promise.resolve();
+      let pool: (Planned & { origin: number })[] = [];
+      const checkpoints = new Map<number, JsonValue | undefined>();
+      let savedThrough = 0;
+      let dispatchedFinal = false;
+      const dispatch = (items: SourceItem[], checkpoint: JsonValue | undefined, final: boolean) => {
         const n = ++batchNo;
+        if (final) dispatchedFinal = true;
+        checkpoints.set(n, checkpoint);
+        // Lead steps run in dispatch order: the slot is taken now, synchronously.
+        const prevLeads = leadTail;
+        let releaseLeads!: () => void;
+        leadTail = new Promise<void>((r) => {
+          releaseLeads = r;
+        });
+        let pendingFrom = Number.POSITIVE_INFINITY;
+        const leadStep: LeadStep = async (own, writeLeads) => {
+          await prevLeads;
+          const byKey = new Map<string, Planned & { origin: number }>();
+          for (const p of pool) byKey.set(p.key, p);
+          for (const p of own) {
+            byKey.delete(p.key);
+            byKey.set(p.key, { ...p, origin: n });
+          }
+          const all = [...byKey.values()];
+          const cut = final ? all.length : all.length - (all.length % MAX_BATCH);
+          pool = all.slice(cut);
+          pendingFrom = pool.reduce((m, p) => Math.min(m, p.origin), Number.POSITIVE_INFINITY);
+          // The next batch may take its turn now: it needs the pool, not the outcome of these writes.
+          releaseLeads();
+          await writeLeads(all.slice(0, cut));
+        };
         const work = (async () => {
-          const planning = await planBatch(items, planCtx);
-          const executed = await executePlan(planning.plan, execCtx);
-          return { planning, executed };
+          try {
+            const planning = await planBatch(items, planCtx);
+            const executed = await executePlan(planning.plan, { ...execCtx, leadStep });
+            return { planning, executed };
+          } finally {
+            releaseLeads();
+          }
         })();
         work.catch(() => {}); // observed below, in commit order
         const committed = commitTail.then(async () => {
@@ -406,14 +443,20 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           try {
             const { planning, executed } = await work;
             const entries = [...planning.entries, ...executed.entries];
+            const safe = Number.isFinite(pendingFrom) ? pendingFrom - 1 : n;
+            const cp = safe > savedThrough ? checkpoints.get(safe) : undefined;
             await store.commitBatch({
               tenant,
               entries,
               synced: executed.synced,
-              checkpoint: checkpoint === undefined ? undefined : { name: SOURCE_CHECKPOINT, value: checkpoint },
+              checkpoint: cp === undefined ? undefined : { name: SOURCE_CHECKPOINT, value: cp },
               fence: lease,
             });
-            if (checkpoint !== undefined) checkpointSaved = true;
+            if (cp !== undefined) {
+              checkpointSaved = true;
+              savedThrough = safe;
+              for (const k of checkpoints.keys()) if (k <= safe) checkpoints.delete(k);
+            }
             const c = run.counts;
             c.read += planning.counts.read;
             c.rejected += planning.counts.rejected;
@@ -426,7 +469,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
               runId,
               batch: n,
               records: entries.length,
-              checkpointSaved: checkpoint !== undefined,
+              checkpointSaved: cp !== undefined,
             });
             emitter.emit("progress", { runId, counts: { ...c } });
             if (executed.fatal && !failure) {
@@ -451,11 +494,11 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         // The reader runs ahead of the writers (up to `readAhead` batches), so a source that fetches in pages keeps
         // fetching while Marketo calls are in flight. Each batch's checkpoint is taken right after its last item and
         // before the next is requested, so it never covers an item of a later batch.
-        const queue: { items: SourceItem[]; checkpoint: JsonValue | undefined }[] = [];
+        const queue: { items: SourceItem[]; checkpoint: JsonValue | undefined; final: boolean }[] = [];
         let readerDone = false;
         let wakeWriter: (() => void) | undefined;
         let wakeReader: (() => void) | undefined;
-        const pushBatch = (b: { items: SourceItem[]; checkpoint: JsonValue | undefined }) => {
+        const pushBatch = (b: { items: SourceItem[]; checkpoint: JsonValue | undefined; final: boolean }) => {
           queue.push(b);
           wakeWriter?.();
         };
@@ -470,7 +513,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
             for await (const item of read) {
               buffer.push(item);
               if (buffer.length >= batchSize) {
-                pushBatch({ items: buffer, checkpoint: read.checkpoint() });
+                pushBatch({ items: buffer, checkpoint: read.checkpoint(), final: false });
                 buffer = [];
                 while (queue.length >= readAhead && !stop.signal.aborted) {
                   await new Promise<void>((r) => {
@@ -490,7 +533,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           // What was read before a source failure is still recorded, without a checkpoint; the last (possibly
           // empty) batch of a completed read carries the source's final checkpoint.
           if (buffer.length > 0 || completedSource) {
-            pushBatch({ items: buffer, checkpoint: failure ? undefined : read.checkpoint() });
+            pushBatch({ items: buffer, checkpoint: failure ? undefined : read.checkpoint(), final: true });
           }
           readerDone = true;
           wakeWriter?.();
@@ -507,10 +550,13 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
             continue;
           }
           wakeReader?.();
-          dispatch(next.items, next.checkpoint);
+          dispatch(next.items, next.checkpoint, next.final);
           while (inflight.length >= batchConcurrency) await inflight.shift();
         }
         await reader;
+        // Stopped (or the source failed) before its last batch: write the pooled leads of the batches dispatched,
+        // in a batch of their own that earns the last dispatched batch's checkpoint.
+        if (!dispatchedFinal && batchNo > 0 && !broken) dispatch([], checkpoints.get(batchNo), true);
         stop.signal.removeEventListener("abort", onStop);
         await Promise.all(inflight);
       }

@@ -57,6 +57,22 @@ describe("first run and change detection", () => {
     });
   });
 
+  it("pools leads across batches: every lead call but the last carries 300; checkpoints wait for pooled leads", async () => {
+    const { marketo, sync, store } = setup(customers(650), { batchSize: 250, batchConcurrency: 1 });
+    const saved: boolean[] = [];
+    sync.on("batchCommitted", (b) => saved.push(b.checkpointSaved));
+    const { summary } = done(await sync.runOnce());
+    expect(marketo.calls.filter((c) => c.op === "sync:leads").map((c) => c.size)).toEqual([300, 300, 50]);
+    expect(marketo.calls.filter((c) => c.op === "sync:companies").map((c) => c.size)).toEqual([250, 250, 150]);
+    expect(summary.outcomes.lead.created).toBe(650);
+    // Batch 1's leads were all pending after it; after batch 2 only batch 2's remain, so batch 1's checkpoint is saved.
+    expect(saved).toEqual([false, true, true]);
+    expect(await store.getCheckpoint("default", "source")).toBe(650);
+    // Leads are written after the companies they link to.
+    const ops = marketo.calls.map((c) => c.op);
+    expect(ops.indexOf("sync:companies")).toBeLessThan(ops.indexOf("sync:leads"));
+  });
+
   it("an unchanged re-read costs zero Marketo writes and records every record as unchanged", async () => {
     const records = customers(20);
     const marketo = new FakeGateway();

@@ -47,7 +47,15 @@ export interface ExecuteContext {
   now: () => number;
   isFatal: (e: unknown) => boolean;
   signal?: AbortSignal | undefined;
+  /**
+   * Decides which leads this batch writes (with `write`): a run pools leads across batches so lead calls carry full
+   * batches of 300. Without it the batch writes its own leads.
+   */
+  leadStep?: LeadStep | undefined;
 }
+
+/** See {@link ExecuteContext.leadStep}. @internal */
+export type LeadStep = (own: Planned[], write: (items: Planned[]) => Promise<void>) => Promise<void>;
 
 const chunks = <T>(xs: T[], n: number): T[][] => {
   const out: T[][] = [];
@@ -219,7 +227,11 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
       }
       return m;
     });
-    await write(plan.lead, undefined, (x) => gateway.syncLeads(payloads(x), { signal }));
+    const writeLeads = async (items: Planned[]) => {
+      await write(items, undefined, (x) => gateway.syncLeads(payloads(x), { signal }));
+    };
+    if (ctx.leadStep) await ctx.leadStep(plan.lead, writeLeads);
+    else await writeLeads(plan.lead);
   };
   const namedChain = async () => {
     const renames: Planned[] = [];
