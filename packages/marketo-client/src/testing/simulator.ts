@@ -628,6 +628,8 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
       }
     });
   });
+  // Long keep-alive, as an edge proxy has: a connection closed under a client reusing it resets that call.
+  server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());

@@ -41,16 +41,24 @@ describe("quota-aware limiter against the simulator's real limits", () => {
     expect(sim.inspect().peakWindowCalls).toBeLessThanOrEqual(100);
   }, 30_000);
 
-  it("without a shared store, two clients on one instance do trip 606 — and still lose nothing", async () => {
-    sim = await startMarketoSimulator({ timeScale: 0.02, latencyMs: 2 });
-    const a = new MarketoClient({ ...sim.clientOptions, usageSync: false });
-    const b = new MarketoClient({ ...sim.clientOptions, usageSync: false });
-    const settled = await Promise.allSettled([
-      ...Array.from({ length: 150 }, () => a.stats.usage()),
-      ...Array.from({ length: 150 }, () => b.stats.usage()),
-    ]);
+  it("without a shared store, several clients on one instance do trip 606 — and still lose nothing", async () => {
+    // Three clients, each allowed the whole window by its own limiter: together they offer 3× what Marketo accepts.
+    sim = await startMarketoSimulator({ timeScale: 0.05, latencyMs: 2 });
+    const clients = Array.from(
+      { length: 3 },
+      () =>
+        new MarketoClient({
+          ...sim!.clientOptions,
+          usageSync: false,
+          limits: { ...sim!.clientOptions.limits, maxConcurrent: 10 },
+          retry: { maxRetries: 10 },
+        }),
+    );
+    const settled = await Promise.allSettled(
+      clients.flatMap((c) => Array.from({ length: 120 }, () => c.stats.usage())),
+    );
     expect(settled.filter((s) => s.status === "rejected")).toHaveLength(0);
-    // The server refused some calls (each client alone stayed within its own window) and the gate + retries recovered.
+    // The server refused some calls (each client alone stayed within its own window); the gate and retries recovered.
     expect(sim.inspect().violations["606"]).toBeGreaterThan(0);
   }, 30_000);
 
