@@ -76,6 +76,7 @@ const authSchema = z.discriminatedUnion("kind", [
     username: nonEmpty,
     password: z.string(),
     tokenPath: z.string().optional(),
+    useRefreshToken: z.boolean().optional(),
   }),
   z.object({
     kind: z.literal("clientCredentials"),

@@ -142,6 +142,32 @@ describe("auth", () => {
     expect(insp.unauthorized).toBe(0);
   });
 
+  it("renews with the refresh_token, and falls back to the password grant when it is rejected", async () => {
+    const clock = manualClock();
+    sim = await startQadSimulator({ customers: 3, clock, tokenTtlMs: 10 * 60_000 });
+    const qad = new QadClient({ ...sim.clientOptions, clock });
+    await all(qad.customers.list());
+    clock.advance(10 * 60_000);
+    await all(qad.customers.list());
+    expect(sim.inspect().tokenGrants).toEqual({ password: 1, refresh_token: 1 });
+    const form = sim.inspect().lastRequestByPath["oauth/token"]!;
+    expect(form.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+    // The server purges sessions and refresh tokens: the refresh grant fails (400), the password grant follows.
+    sim.expireSessions({ refreshTokens: true });
+    await all(qad.customers.list());
+    expect(sim.inspect().tokenGrants).toEqual({ password: 2, refresh_token: 2 });
+    const { clientId, username, password } = sim.credentials;
+    const noRefresh = new QadClient({
+      ...sim.clientOptions,
+      clock,
+      auth: { kind: "password", clientId, username, password, useRefreshToken: false },
+    });
+    await all(noRefresh.customers.list());
+    clock.advance(10 * 60_000);
+    await all(noRefresh.customers.list());
+    expect(sim.inspect().tokenGrants).toEqual({ password: 4, refresh_token: 2 });
+  });
+
   it("learns the lifetime from the JWT exp when the answer has no expires_in", async () => {
     const clock = manualClock();
     sim = await startQadSimulator({ customers: 2, clock, tokenTtlMs: 5 * 60_000, sendExpiresIn: false });

@@ -15,6 +15,11 @@ export interface PasswordAuth {
   password: string;
   /** Token endpoint, relative to the tenant URL. @default "oauth/token" */
   tokenPath?: string;
+  /**
+   * Renew with the `refresh_token` QAD returns (grant_type=refresh_token) instead of sending the password again;
+   * a rejected refresh token falls back to the password grant. @default true
+   */
+  useRefreshToken?: boolean;
 }
 
 /** OAuth2 client credentials grant against the tenant's token endpoint. */

@@ -110,14 +110,44 @@ function issuer(
               grant_type: "client_credentials",
               ...(auth.scope !== undefined ? { scope: auth.scope } : {}),
             };
-      return async (_force, signal) => {
+      // The refresh token lives in this closure: per client, never module-level.
+      let refreshToken: string | undefined;
+      const useRefresh = auth.kind === "password" && auth.useRefreshToken !== false;
+      const grant = async (body: Record<string, string>, signal?: AbortSignal): Promise<IssuedToken> => {
         const res = await transport
-          .request({ method: "POST", path, form, auth: false, scoped: false, ...(signal ? { signal } : {}) })
+          .request({ method: "POST", path, form: body, auth: false, scoped: false, ...(signal ? { signal } : {}) })
           .catch((e: unknown) => asAuthError(e, "QAD OAuth2 token request"));
         const token = field(res.body, "access_token");
         if (typeof token !== "string" || token === "") throw new QadAuthError("QAD token answer had no access_token");
+        const next = field(res.body, "refresh_token");
+        refreshToken = useRefresh && typeof next === "string" && next !== "" ? next : undefined;
         const expiresAt = expiryOf(token, field(res.body, "expires_in"), deps.clock.now());
         return { token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+      };
+      return async (_force, signal) => {
+        if (refreshToken !== undefined) {
+          // Renew without sending the password again; a rejected refresh token falls back to the full grant.
+          const rt = refreshToken;
+          refreshToken = undefined;
+          try {
+            return await grant(
+              {
+                client_id: auth.clientId,
+                grant_type: "refresh_token",
+                refresh_token: rt,
+                ...(auth.clientSecret !== undefined ? { client_secret: auth.clientSecret } : {}),
+              },
+              signal,
+            );
+          } catch (e) {
+            if (signal?.aborted) throw e;
+            deps.logger.info(
+              { err: isQadError(e) ? e.code : "unknown" },
+              "qad refresh_token rejected, logging in again",
+            );
+          }
+        }
+        return grant(form, signal);
       };
     }
     case "session": {

@@ -65,6 +65,8 @@ export interface QadSimInspection {
   requestsByPath: Record<string, number>;
   /** Calls to the token and login endpoints. */
   authCalls: number;
+  /** OAuth2 token requests by grant_type (`password`, `client_credentials`, `refresh_token`). */
+  tokenGrants: Record<string, number>;
   /** Requests answered 401. */
   unauthorized: number;
   /** Headers of the last request (lower-case names). */
@@ -117,8 +119,8 @@ export interface QadSimulator {
   now(): number;
   /** Moves the simulator clock forward (token expiry, lastModified stamps). */
   advanceTime(ms: number): void;
-  /** Revokes every issued token (a server-side session purge). */
-  expireSessions(): void;
+  /** Revokes every issued access token (a server-side session purge); refresh tokens too when asked. */
+  expireSessions(options?: { refreshTokens?: boolean }): void;
   /** What the simulator has seen. */
   inspect(): QadSimInspection;
   /** Clears the inspection counters. */
@@ -180,6 +182,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
   const faults = new RestSimFaults(options.seed ?? 1);
   const tokenRandom = seededRandom((options.seed ?? 1) ^ 0x70c3);
   const tokens = new Map<string, number>(); // token → expiresAt (sim ms)
+  const refreshTokens = new Map<string, string>(); // refresh token → subject
   const snapshots = new Map<string, Row[]>(); // browse callId → rows at pageAction=first
   const qxtendOptions = {
     receiver: "qad-qxtend",
@@ -196,6 +199,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       requests: 0,
       requestsByPath: {},
       authCalls: 0,
+      tokenGrants: {},
       unauthorized: 0,
       lastHeaders: {},
       lastRequestByPath: {},
@@ -316,23 +320,34 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     if (path === "oauth/token" && req.method === "POST") {
       inspection.authCalls++;
       const f = new URLSearchParams(body);
-      const grant = f.get("grant_type");
+      const grant = f.get("grant_type") ?? "";
+      inspection.tokenGrants[grant] = (inspection.tokenGrants[grant] ?? 0) + 1;
+      const presented = f.get("refresh_token") ?? "";
+      const refreshSub = grant === "refresh_token" ? refreshTokens.get(presented) : undefined;
       const ok =
         f.get("client_id") === credentials.clientId &&
         ((grant === "password" &&
           f.get("username") === credentials.username &&
           f.get("password") === credentials.password) ||
-          (grant === "client_credentials" && f.get("client_secret") === credentials.clientSecret));
+          (grant === "client_credentials" && f.get("client_secret") === credentials.clientSecret) ||
+          refreshSub !== undefined);
       if (!ok) {
-        send(res, 401, { error: "invalid_grant", error_description: "Bad credentials" });
+        send(res, grant === "refresh_token" ? 400 : 401, {
+          error: "invalid_grant",
+          error_description: "Bad credentials",
+        });
         return;
       }
-      const t = issueToken(f.get("username") ?? credentials.clientId);
+      refreshTokens.delete(presented); // rotated: a refresh token is good once
+      const sub = refreshSub ?? f.get("username") ?? credentials.clientId;
+      const t = issueToken(sub);
+      const refresh = `r-${Math.floor(tokenRandom() * 2 ** 52).toString(36)}`;
+      refreshTokens.set(refresh, sub);
       send(res, 200, {
         access_token: t.token,
         token_type: "Bearer",
         ...(options.sendExpiresIn === false ? {} : { expires_in: Math.floor(ttl / 1000) }),
-        refresh_token: `r-${t.token.slice(-8)}`,
+        refresh_token: refresh,
       });
       return;
     }
@@ -598,7 +613,10 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     advanceTime: (ms) => {
       offset += ms;
     },
-    expireSessions: () => tokens.clear(),
+    expireSessions: (o) => {
+      tokens.clear();
+      if (o?.refreshTokens) refreshTokens.clear();
+    },
     inspect: () => structuredClone(inspection),
     resetInspection,
     close: () =>
