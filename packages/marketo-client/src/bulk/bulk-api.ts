@@ -1,10 +1,11 @@
 import { realSleep, silentLogger, systemClock } from "../internal/runtime.js";
 import { BulkExtraction, resolveExtractOptions } from "./extraction.js";
-import { cancelJob, type JobContext, jobStatus } from "./job.js";
+import { type BulkJobListStatus, cancelJob, centralDay, type JobContext, jobStatus, listJobs } from "./job.js";
 import { checkResumeState, planActivities, planLeads } from "./plan.js";
 import type {
   ActivityExtractParams,
   BulkApiDependencies,
+  BulkExportUsage,
   BulkExtractOptions,
   BulkExtractState,
   BulkJobStatus,
@@ -66,6 +67,14 @@ export class BulkExportApi<P> {
   cancel(exportId: string, options?: BulkCallOptions): Promise<BulkJobStatus> {
     return cancelJob(this.#ctx, exportId, options?.signal);
   }
+
+  /**
+   * This API user's export jobs of the past 7 days (`export.json`, every page), optionally only those in the given
+   * statuses. Marketo lists only the jobs of the API user that asks.
+   */
+  jobs(options?: BulkCallOptions & { status?: readonly BulkJobListStatus[] | undefined }): Promise<BulkJobStatus[]> {
+    return listJobs(this.#ctx, options?.status, options?.signal);
+  }
 }
 
 /**
@@ -89,7 +98,10 @@ export class BulkApi {
    * @param transport The client's transport (or anything with the same `request`/`raw`).
    * @param deps Clock, sleep, random, logger and the describe functions the field lists are built from.
    */
+  readonly #clock: { now(): number };
+
   constructor(transport: BulkTransport, deps: BulkApiDependencies = {}) {
+    this.#clock = deps.clock ?? systemClock;
     const base = {
       transport,
       sleep: deps.sleep ?? realSleep,
@@ -103,5 +115,32 @@ export class BulkApi {
     this.activities = new BulkExportApi<ActivityExtractParams>({ ...base, object: "activities" }, (params, maxDays) =>
       planActivities(params, maxDays, deps.describeActivityTypes),
     );
+  }
+
+  /**
+   * Export bytes this API user used today (US Central day, by the client's clock): the `fileSize` of its leads and
+   * activities jobs completed today, as Marketo's docs advise. Other API users' exports count against the same 500 MB
+   * but are not visible here, so this is a lower bound. Costs two calls or more.
+   *
+   * @example
+   * ```ts
+   * const { bytes } = await mk.bulk.exportBytesToday();
+   * if (bytes > 450 * 1024 * 1024) scheduleForTomorrow();
+   * ```
+   */
+  async exportBytesToday(options?: BulkCallOptions): Promise<BulkExportUsage> {
+    const day = centralDay(this.#clock.now());
+    let bytes = 0;
+    let jobs = 0;
+    for (const api of [this.leads, this.activities]) {
+      for (const job of await api.jobs({ status: ["Completed"], signal: options?.signal })) {
+        if (job.status.toLowerCase() !== "completed" || !job.finishedAt) continue;
+        const finished = Date.parse(job.finishedAt);
+        if (!Number.isFinite(finished) || centralDay(finished) !== day) continue;
+        bytes += job.fileSize ?? 0;
+        jobs++;
+      }
+    }
+    return { day, bytes, jobs };
   }
 }

@@ -10,6 +10,7 @@ export {
   MarketoCsvError,
 } from "./errors.js";
 export { BulkExtraction } from "./extraction.js";
+export type { BulkJobListStatus } from "./job.js";
 export type {
   ActivityExtractFilter,
   ActivityExtractParams,
@@ -17,6 +18,7 @@ export type {
   BulkApiDependencies,
   BulkDateRange,
   BulkEnvelope,
+  BulkExportUsage,
   BulkExtractOptions,
   BulkExtractState,
   BulkFormat,

@@ -84,6 +84,37 @@ async function call(
   return toStatus(first, what);
 }
 
+/** Statuses the job list filters on. */
+export type BulkJobListStatus = "Created" | "Queued" | "Processing" | "Cancelled" | "Completed" | "Failed";
+
+/** `GET /bulk/v1/{object}/export.json`: this API user's jobs of the past 7 days, every page. */
+export async function listJobs(
+  ctx: JobContext,
+  status: readonly BulkJobListStatus[] | undefined,
+  signal?: AbortSignal,
+): Promise<BulkJobStatus[]> {
+  const jobs: BulkJobStatus[] = [];
+  let token: string | undefined;
+  for (let page = 0; page < 1_000; page++) {
+    const env = await ctx.transport.request<unknown>({
+      method: "GET",
+      api: "bulk",
+      path: `/v1/${ctx.object}/export.json`,
+      query: {
+        status: status && status.length > 0 ? status.join(",") : undefined,
+        batchSize: 300,
+        nextPageToken: token,
+      },
+      retry: "safe",
+      signal,
+    });
+    for (const raw of env.result ?? []) jobs.push(toStatus(raw, "job list"));
+    token = env.nextPageToken;
+    if (!token || (env.result ?? []).length === 0) break;
+  }
+  return jobs;
+}
+
 /** `POST /bulk/v1/{object}/export/create.json`. Not retried on an unknown outcome: a repeat would create a second job. */
 export function createJob(
   ctx: JobContext,
@@ -179,6 +210,12 @@ function chicagoOffset(ms: number): number {
     Number(p["second"]),
   );
   return wall - Math.floor(ms / 1000) * 1000;
+}
+
+/** The US Central calendar day of `ms`, `YYYY-MM-DD` (the day Marketo's quotas count). */
+export function centralDay(ms: number): string {
+  const p = Object.fromEntries(chicago.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${p["year"]}-${String(p["month"]).padStart(2, "0")}-${String(p["day"]).padStart(2, "0")}`;
 }
 
 /** The next 00:00 America/Chicago after `now` (Marketo's daily quotas reset then), DST included. */

@@ -15,6 +15,8 @@ export interface BulkTransportRequest {
   api: "bulk";
   /** Path under the bulk base, e.g. `/v1/leads/export/create.json`. */
   path: string;
+  /** Query parameters (the job list's `status`, `batchSize`, `nextPageToken`). */
+  query?: Record<string, string | number | undefined>;
   /** JSON body, for POST. */
   body?: unknown;
   /** `"safe"`: the transport may repeat the call after a transient failure; `"unsafe"`: it must not. */
@@ -33,6 +35,8 @@ export interface BulkEnvelope<T> {
   result?: T[] | undefined;
   /** Warnings, as Marketo sent them. */
   warnings?: unknown;
+  /** Token of the next page (job lists). */
+  nextPageToken?: string | undefined;
 }
 
 /**
@@ -261,4 +265,14 @@ export interface BulkJobStatus {
   fileChecksum?: string | undefined;
   /** Why it failed (Failed only). */
   errorMsg?: string | undefined;
+}
+
+/** What {@link BulkApi.exportBytesToday} reports. */
+export interface BulkExportUsage {
+  /** The US Central day counted, `YYYY-MM-DD`. */
+  day: string;
+  /** Sum of `fileSize` over this API user's export jobs (leads and activities) completed that day. */
+  bytes: number;
+  /** How many jobs that is. */
+  jobs: number;
 }

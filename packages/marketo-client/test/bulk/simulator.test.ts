@@ -160,3 +160,29 @@ describe("bulk simulator", () => {
     expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(from, from + 100_000))).toBe(true);
   });
 });
+
+describe("job list and the day's export use", () => {
+  it("lists this user's jobs (every page) and sums today's completed file sizes", async () => {
+    h = await startHarness({ leads: makeLeads(40), leadFields: LEAD_FIELDS, options: { ownerCheck: true } });
+    const a = await createAndComplete({ startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-10T00:00:00Z" });
+    const b = await createAndComplete({ startAt: "2026-01-10T00:00:01Z", endAt: "2026-01-20T00:00:00Z" });
+    // 300 more jobs left in Created: the list needs two pages.
+    for (let i = 0; i < 300; i++) {
+      await post("/v1/leads/export/create.json", {
+        fields,
+        filter: { createdAt: { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-02T00:00:00Z" } },
+      });
+    }
+    expect(await h.bulk.leads.jobs()).toHaveLength(302);
+    const completed = await h.bulk.leads.jobs({ status: ["Completed"] });
+    expect(completed.map((j) => j.exportId).sort()).toEqual([a.id, b.id].sort());
+    const usage = await h.bulk.exportBytesToday();
+    expect(usage.jobs).toBe(2);
+    expect(usage.bytes).toBe((a.status["fileSize"] as number) + (b.status["fileSize"] as number));
+    expect(usage.day).toMatch(/^\d{4}-\d\d-\d\d$/);
+    // Another API user sees none of them.
+    const other = h.api({}, "token-B");
+    expect(await other.leads.jobs()).toHaveLength(0);
+    expect((await other.exportBytesToday()).bytes).toBe(0);
+  });
+});

@@ -109,7 +109,7 @@ const ACTIVITY_COLUMNS = [
 ];
 const DAY_MS = 86_400_000;
 const PATH =
-  /^\/bulk\/v1\/(leads|activities)\/export(?:\/(create)\.json|\/([^/]+)\/(enqueue|status|file|cancel)\.json)$/;
+  /^\/bulk\/v1\/(leads|activities)\/export(?:(\.json)|\/(create)\.json|\/([^/]+)\/(enqueue|status|file|cancel)\.json)$/;
 const RANGE = /^bytes=(\d*)-(\d*)$/;
 
 const centralDay = new Intl.DateTimeFormat("en-CA", { timeZone: "America/Chicago" });
@@ -394,6 +394,36 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
     return ok(job);
   }
 
+  /** The job list: this user's jobs of the last 7 days, filtered by status, 300 a page at most. */
+  function list(object: ObjectName, query: URLSearchParams, owner: string | undefined): SimResponse {
+    const wanted = (query.get("status") ?? "")
+      .split(",")
+      .map((x) => x.trim().toLowerCase().replace("cancelled", "canceled"))
+      .filter((x) => x !== "");
+    const since = ctx.now() - 7 * DAY_MS;
+    const all = order.filter(
+      (j) =>
+        j.object === object &&
+        j.createdAt >= since &&
+        (!opts.ownerCheck || j.owner === owner) &&
+        (wanted.length === 0 || wanted.includes(j.status.toLowerCase())),
+    );
+    const size = Math.min(300, Math.max(1, Number(query.get("batchSize") ?? 300) || 300));
+    const offset = Number(query.get("nextPageToken") ?? 0) || 0;
+    const page = all.slice(offset, offset + size);
+    const next = offset + size < all.length ? String(offset + size) : undefined;
+    return {
+      status: 200,
+      body: {
+        requestId: `bulk#${++requestSeq}`,
+        success: true,
+        warnings: [],
+        result: page.map(view),
+        ...(next ? { nextPageToken: next } : {}),
+      },
+    };
+  }
+
   function cancel(job: SimJob): SimResponse {
     if (job.status === "Created" || job.status === "Queued" || job.status === "Processing") {
       job.status = "Canceled";
@@ -463,18 +493,19 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
       const m = PATH.exec(req.path);
       if (!m) return undefined;
       const object = m[1] as ObjectName;
-      const action = m[2] ?? (m[4] as string);
+      const action = m[2] ? "list" : (m[3] ?? (m[5] as string));
       calls[action] = (calls[action] ?? 0) + 1;
       const owner = opts.ownerCheck ? req.headers["authorization"] : undefined;
       advance();
-      const expected = action === "status" || action === "file" ? "GET" : "POST";
+      const expected = action === "status" || action === "file" || action === "list" ? "GET" : "POST";
       if (req.method !== expected) return fail("605", `Request method '${req.method}' not supported`);
       if (action === "create") return create(object, req.body, owner);
-      const job = jobs.get(decodeURIComponent(m[3] as string));
+      if (action === "list") return list(object, req.query, owner);
+      const job = jobs.get(decodeURIComponent(m[4] as string));
       const visible = job && job.object === object && (!opts.ownerCheck || job.owner === owner);
       if (!job || !visible) {
         if (action === "file") return plain(404, "Export not found");
-        return fail("1003", `Export id ${m[3]} not found`);
+        return fail("1003", `Export id ${m[4]} not found`);
       }
       if (action === "enqueue") return enqueue(job);
       if (action === "cancel") return cancel(job);

@@ -110,7 +110,10 @@ async function send(res: import("node:http").ServerResponse, out: SimResponse): 
 export function fetchTransport(baseUrl: string, token = "token-A"): BulkTransport {
   return {
     async request<T>(req: BulkTransportRequest) {
-      const res = await fetch(`${baseUrl}${req.path}`, {
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) qs.set(k, String(v));
+      const query = qs.size > 0 ? `?${qs}` : "";
+      const res = await fetch(`${baseUrl}${req.path}${query}`, {
         method: req.method,
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...req.headers },
         ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
@@ -119,6 +122,7 @@ export function fetchTransport(baseUrl: string, token = "token-A"): BulkTranspor
       const env = (await res.json()) as {
         success: boolean;
         requestId?: string;
+        nextPageToken?: string;
         result?: T[];
         errors?: { code: string; message: string }[];
       };
@@ -182,6 +186,7 @@ export async function startHarness(f: Fixture = {}, deps: BulkApiDependencies = 
   const api = (more: BulkApiDependencies = {}, token?: string) =>
     new BulkApi(fetchTransport(url, token), {
       sleep: scaledSleep(timeScale),
+      clock: { now: () => ctx.now() },
       logger: quietLogger,
       describeLeadFields: async () =>
         ctx
