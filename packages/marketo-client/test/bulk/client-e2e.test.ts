@@ -54,6 +54,15 @@ describe("mk.bulk over the full simulator", () => {
     expect(rows).toEqual(sorted.map((r) => asRow(r, fields)));
     expect(sim.bulk.inspect().jobs).toHaveLength(2);
     expect(sim.inspect().violations.total).toBe(0);
+    // The job list goes through the client's transport with its query string.
+    const completed = await mk.bulk.leads.jobs({ status: ["Completed"] });
+    expect(completed.map((j) => j.exportId).sort()).toEqual(
+      sim.bulk
+        .inspect()
+        .jobs.map((j) => j.exportId)
+        .sort(),
+    );
+    expect(await mk.bulk.leads.jobs({ status: ["Failed"] })).toEqual([]);
   });
 
   it("resumes a dropped download with Range through the client's transport", async () => {
