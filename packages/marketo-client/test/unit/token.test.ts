@@ -76,6 +76,45 @@ describe("token lifecycle (msw, injected clock)", () => {
     expect(calls).toBe(2);
   });
 
+  it("identity re-issuing the same token inside the margin: used until 2 s before expiry, identity not asked per call", async () => {
+    const time = new FakeTime();
+    const start = time.clock.now();
+    const expiry = start + 3_600_000;
+    let identityCalls = 0;
+    const used: string[] = [];
+    server.use(
+      http.post(`${BASE}/identity/oauth/token`, () => {
+        identityCalls++;
+        const now = time.clock.now();
+        // Marketo: the same token until it expires, expires_in = whole seconds left.
+        return now < expiry
+          ? HttpResponse.json({
+              access_token: "A",
+              token_type: "bearer",
+              expires_in: Math.floor((expiry - now) / 1000),
+            })
+          : HttpResponse.json({ access_token: "B", token_type: "bearer", expires_in: 3599 });
+      }),
+      http.get(`${BASE}/rest/v1/stats/usage.json`, ({ request }) => {
+        used.push(request.headers.get("authorization") ?? "");
+        return usage();
+      }),
+    );
+    const mk = client(time);
+    await mk.stats.usage(); // identity #1
+    await time.advance(3_550_000); // 50 s left, inside the 60 s margin
+    await mk.stats.usage(); // identity #2 answers A again (50 s left): keep it
+    await time.advance(10_000);
+    await mk.stats.usage(); // 40 s left: no identity call
+    await time.advance(38_500); // 1.5 s left: below the 2 s safety
+    const p = mk.stats.usage(); // identity #3 answers A with 1 s: wait for it to lapse
+    await flush();
+    await time.advance(2_500);
+    await p; // identity #4 answers B
+    expect(identityCalls).toBe(4);
+    expect(used).toEqual(["Bearer A", "Bearer A", "Bearer A", "Bearer B"]);
+  });
+
   it("identity 401 → MarketoAuthError; the secret is nowhere in it", async () => {
     const time = new FakeTime();
     server.use(
