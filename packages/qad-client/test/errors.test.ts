@@ -275,18 +275,27 @@ describe("transport failures over the simulator", () => {
   it("a slow answer past timeoutMs is a retryable QadHttpError; retried, it succeeds", async () => {
     const sim = await startQadSimulator({ customers: 5 });
     try {
-      sim.faults.inject({ kind: "slow", delayMs: 400, path: "securityControl", times: 3 });
-      const strict = new QadClient({ ...sim.clientOptions, timeoutMs: 50, retry: { maxRetries: 0 } });
+      // A token obtained up front, so only the slow call is subject to the short timeout (the machine may be busy).
+      const res = await fetch(`${sim.tenantUrl}/oauth/token`, {
+        method: "POST",
+        body: new URLSearchParams({
+          client_id: sim.credentials.clientId,
+          grant_type: "password",
+          username: sim.credentials.username,
+          password: sim.credentials.password,
+        }),
+      });
+      const { access_token } = (await res.json()) as { access_token: string };
+      const auth = { kind: "provider" as const, getToken: async () => access_token };
+      const { apiDescription: _d, ...opts } = sim.clientOptions;
+      const base = { ...opts, auth, allowedPaths: ["api/qracore/securityControl"], timeoutMs: 300 };
+      sim.faults.inject({ kind: "slow", delayMs: 1500, path: "securityControl", times: 3 });
+      const strict = new QadClient({ ...base, retry: { maxRetries: 0 } });
       const err = await strict.get("api/qracore/securityControl").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(QadHttpError);
       expect(err).toMatchObject({ retryable: true });
       expect((err as Error).message).toMatch(/timed out/);
-      const patient = new QadClient({
-        ...sim.clientOptions,
-        timeoutMs: 50,
-        retry: { maxRetries: 3 },
-        sleep: async () => {},
-      });
+      const patient = new QadClient({ ...base, retry: { maxRetries: 3 }, sleep: async () => {} });
       await expect(patient.get("api/qracore/securityControl")).resolves.toMatchObject({
         clientId: sim.credentials.clientId,
       });
