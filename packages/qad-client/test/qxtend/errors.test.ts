@@ -272,9 +272,8 @@ describe("QXtend failures become typed errors", () => {
 
   it("a server that never answers times out per request, is retried, and ends as a retryable QadHttpError", async () => {
     const { createServer } = await import("node:http");
-    let hits = 0;
     const hang = createServer(() => {
-      hits++; // never respond
+      // never respond
     });
     await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
     const port = (hang.address() as { port: number }).port;
@@ -294,7 +293,9 @@ describe("QXtend failures become typed errors", () => {
       expect(e).toBeInstanceOf(QadHttpError);
       expect((e as Error).message).toMatch(/timed out/);
       expect((e as QadHttpError).retryable).toBe(true);
-      expect(hits).toBe(2);
+      // Attempts are counted where they leave the client: the server shares this process's event loop, and under
+      // load the 50 ms timeout can fire before it has parsed a request, so a server-side count would be flaky.
+      expect(deps.fetchCalls).toHaveLength(2);
     } finally {
       hang.closeAllConnections();
       await new Promise<void>((r) => hang.close(() => r()));
