@@ -13,11 +13,11 @@ const poll = { initialDelayMs: 60_000, maxDelayMs: 60_000 };
 
 describe("streaming", () => {
   it("pulls the file as rows are consumed: a paused consumer holds the download back (bounded memory)", async () => {
-    // ~20 MB synthetic file.
+    // ~16 MB synthetic file: more than loopback socket buffers hold.
     const fields = ["id", "email", "firstName", "lastName", "company", "notes", "createdAt"];
     h = await startHarness({
       leadFields: fields.map((name) => ({ name, dataType: "string" })),
-      options: { synthetic: { leads: { rows: 150_000 } } },
+      options: { synthetic: { leads: { rows: 90_000 } } },
     });
     const extraction = h.bulk.leads.extract(
       { fields, filter: { createdAt: { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-31T00:00:00Z" } } },
@@ -31,16 +31,17 @@ describe("streaming", () => {
     const size = state.jobs[0]?.fileSize as number;
     const sent = h.sim.inspect().fileRequests[0]?.bytesSent as number;
     const received = state.jobs[0]?.bytesReceived as number;
-    expect(size).toBeGreaterThan(25_000_000);
+    expect(size).toBeGreaterThan(15_000_000);
     // The client took in at most a few chunks beyond the rows handed out...
     expect(received).toBeLessThan(2_000_000);
     // ...and the server could only run ahead by what the kernel's socket buffers hold (a few MB on loopback), not
     // by the file: nothing in this process accumulates it.
-    expect(sent).toBeLessThan(received + 12_000_000);
+    expect(sent).toBeLessThan(received + 10_000_000);
+    expect(sent).toBeLessThan(size);
     // Then the rest streams through, every row once.
     let n = 5_000;
     for (let r = await iterator.next(); !r.done; r = await iterator.next()) n++;
-    expect(n).toBe(150_000);
-    expect(extraction.state()?.rowsDelivered).toBe(150_000);
+    expect(n).toBe(90_000);
+    expect(extraction.state()?.rowsDelivered).toBe(90_000);
   });
 });
