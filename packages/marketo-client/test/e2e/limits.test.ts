@@ -9,8 +9,8 @@ afterEach(async () => {
 });
 
 describe("quota-aware limiter against the simulator's real limits", () => {
-  it("1,000 calls fired at once finish with zero 606/615 (window 400 ms, concurrency at Marketo's 10)", async () => {
-    sim = await startMarketoSimulator({ timeScale: 0.02, latencyMs: 3 });
+  it("1,000 calls fired at once finish with zero 606/615 (window 200 ms, concurrency at Marketo's 10)", async () => {
+    sim = await startMarketoSimulator({ timeScale: 0.01, latencyMs: 3 });
     const mk = new MarketoClient({
       ...sim.clientOptions,
       limits: { ...sim.clientOptions.limits, maxConcurrent: 10 },
@@ -42,7 +42,7 @@ describe("quota-aware limiter against the simulator's real limits", () => {
 
   it("without a shared store, several clients on one instance do trip 606 — and still lose nothing", async () => {
     // Three clients, each allowed the whole window by its own limiter: together they offer 3× what Marketo accepts.
-    sim = await startMarketoSimulator({ timeScale: 0.05, latencyMs: 2 });
+    sim = await startMarketoSimulator({ timeScale: 0.02, latencyMs: 2 });
     const clients = Array.from(
       { length: 3 },
       () =>
