@@ -70,7 +70,7 @@ export interface TransportOptions {
   maxUriLength: number;
   /** Largest JSON body sent, in bytes. */
   maxBodyBytes: number;
-  /** Called after each answer, e.g. to refresh the daily count. */
+  /** Called after each call that got an answer, e.g. to refresh the daily count. */
   afterCall?: (() => void) | undefined;
 }
 
@@ -321,10 +321,15 @@ export class Transport {
       const text = readBody || /json/i.test(type) || !response.ok ? await response.text() : undefined;
       // Close the gate BEFORE this slot is released, or a queued call would slip out between the two.
       const limited = limitCode(text);
-      if (limited === "607") await limiter.exhaustDaily();
-      else if (limited) {
+      if (limited === "607") {
+        runtime.logger.warn({ code: "607" }, "marketo: daily quota reached; calls stop until 00:00 US Central");
+        await limiter.exhaustDaily();
+      } else if (limited) {
         const l = limiter.limits;
-        await limiter.pause(runtime.clock.now() + (limited === "606" ? l.rateLimitPauseMs : l.concurrencyPauseMs));
+        const pauseMs = limited === "606" ? l.rateLimitPauseMs : l.concurrencyPauseMs;
+        // The client never exceeds its own limits, so another integration is using this instance's quota.
+        runtime.logger.warn({ code: limited, pauseMs }, "marketo: rate limit answered; holding every call back");
+        await limiter.pause(runtime.clock.now() + pauseMs);
       }
       return { response, text, prepared, token };
     } catch (error) {
@@ -336,7 +341,8 @@ export class Transport {
       // Marketo saw the call before its answer's headers arrived: count it in the window from then on.
       await slot.release(answeredAt);
       runtime.logger.debug({ path: req.path, method: req.method }, "marketo: call finished");
-      this.#o.afterCall?.();
+      // Only after an answer: a client with bad credentials or no network must not add calls of its own.
+      if (answeredAt !== undefined) this.#o.afterCall?.();
     }
   }
 
