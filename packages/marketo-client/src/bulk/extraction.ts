@@ -1,7 +1,7 @@
 import { isMarketoError } from "../errors.js";
 import { parseBatches } from "./csv.js";
 import { downloadFile } from "./download.js";
-import { attachState, MarketoBulkError } from "./errors.js";
+import { attachState, MarketoBulkError, MarketoBulkJobFailedError } from "./errors.js";
 import {
   cancelJob,
   classify1029,
@@ -11,7 +11,7 @@ import {
   quotaError,
   waitForCompletion,
 } from "./job.js";
-import type { BulkExtractOptions, BulkExtractState, BulkJobState, BulkRow } from "./types.js";
+import type { BulkExtractOptions, BulkExtractState, BulkJobState, BulkJobStatus, BulkRow } from "./types.js";
 
 /** Options with their defaults applied. */
 export interface ResolvedExtractOptions {
@@ -85,7 +85,8 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
 
   /**
    * Stops the extract and cancels its Marketo jobs that have not finished (`cancel.json`), freeing their queue
-   * slots. A loop over the rows ends with the abort reason.
+   * slots. A loop over the rows ends with the abort reason. `state()` afterwards can still resume: canceled windows
+   * get new jobs.
    */
   async cancel(): Promise<void> {
     this.#inner.abort(new MarketoBulkError("Bulk extract canceled", { code: "BULK_CANCELED" }));
@@ -94,6 +95,10 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       if (job.exportId !== undefined && (job.status === "created" || job.status === "enqueued")) {
         try {
           await cancelJob(this.#ctx, job.exportId);
+          // A canceled job cannot be resumed; a later resume from state() creates a new one for this window.
+          job.exportId = undefined;
+          job.status = "pending";
+          job.rowsDelivered = 0;
         } catch (err) {
           this.#ctx.logger.warn({ exportId: job.exportId, err: String(err) }, "bulk job cancel failed");
         }
@@ -260,18 +265,34 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
   /** Waits for job completion, then streams, verifies and parses its file, skipping rows already delivered. */
   async *#deliver(state: BulkExtractState, job: BulkJobState, signal: AbortSignal): AsyncGenerator<Batch> {
     const exportId = job.exportId as string;
-    const status = await waitForCompletion(this.#ctx, exportId, {
-      signal,
-      initialDelayMs: this.#o.initialDelayMs,
-      maxDelayMs: this.#o.maxDelayMs,
-      timeoutMs: this.#o.pollTimeoutMs,
-      enqueue: () =>
-        enqueueJob(this.#ctx, exportId, {
-          signal,
-          queueRetryDelayMs: this.#o.queueRetryDelayMs,
-          queueTimeoutMs: this.#o.queueTimeoutMs,
-        }),
-    });
+    let status: BulkJobStatus;
+    try {
+      status = await waitForCompletion(this.#ctx, exportId, {
+        signal,
+        initialDelayMs: this.#o.initialDelayMs,
+        maxDelayMs: this.#o.maxDelayMs,
+        timeoutMs: this.#o.pollTimeoutMs,
+        enqueue: () =>
+          enqueueJob(this.#ctx, exportId, {
+            signal,
+            queueRetryDelayMs: this.#o.queueRetryDelayMs,
+            queueTimeoutMs: this.#o.queueTimeoutMs,
+          }),
+      });
+    } catch (err) {
+      if (err instanceof MarketoBulkJobFailedError) {
+        // A failed or canceled job never becomes a file and must be created again (Marketo's docs): the state the
+        // error carries sends this window back to "pending", so a resume creates a new job for it.
+        const warning = `Bulk export job ${exportId} ended ${err.jobStatus}; a resume creates a new job for its window`;
+        state.warnings.push(warning);
+        this.#ctx.logger.warn({ exportId, jobStatus: err.jobStatus }, warning);
+        job.exportId = undefined;
+        job.status = "pending";
+        job.rowsDelivered = 0;
+        job.bytesReceived = 0;
+      }
+      throw err;
+    }
     if (
       job.fileChecksum !== undefined &&
       status.fileChecksum !== undefined &&

@@ -101,12 +101,20 @@ describe("bulk file download faults", () => {
     for (const [i, r] of rows.entries()) expect(r).toEqual(asRow(leads[i] as Record<string, unknown>));
   });
 
-  it("throws MarketoBulkJobFailedError when the job fails", async () => {
-    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { faults: { failJobs: 1 } } });
+  it("throws MarketoBulkJobFailedError when the job fails; resuming creates a new job for that window", async () => {
+    const leads = makeLeads(5);
+    h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { faults: { failJobs: 1 } } });
     const { error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
     expect(error).toBeInstanceOf(MarketoBulkJobFailedError);
-    expect((error as MarketoBulkJobFailedError).jobStatus).toBe("Failed");
-    expect((error as MarketoBulkJobFailedError).code).toBe("BULK_JOB_FAILED");
+    const failed = error as MarketoBulkJobFailedError;
+    expect(failed.jobStatus).toBe("Failed");
+    expect(failed.code).toBe("BULK_JOB_FAILED");
+    expect(failed.message).toContain("Simulated export failure");
+    expect(failed.state?.jobs[0]).toMatchObject({ status: "pending", rowsDelivered: 0 });
+    expect(failed.state?.jobs[0]?.exportId).toBeUndefined();
+    const rows = await collect(h.bulk.leads.extract({ filter }, { poll, resumeFrom: failed.state }));
+    expect(rows).toEqual(leads.map((l) => asRow(l)));
+    expect(h.sim.inspect().jobs.map((j) => j.status)).toEqual(["Failed", "Completed"]);
   });
 
   it("cancel() cancels the running Marketo job and ends the loop; a canceled job is a typed error", async () => {
@@ -120,7 +128,9 @@ describe("bulk file download faults", () => {
     await extraction.cancel();
     const { error } = await run;
     expect(isMarketoError(error)).toBe(true);
+    expect((error as { code?: string }).code).toBe("BULK_CANCELED");
     expect(h.sim.inspect().jobs[0]?.status).toBe("Canceled");
+    expect(extraction.state()?.jobs[0]).toMatchObject({ status: "pending", exportId: undefined });
 
     // Someone else cancels the job: the extract reports it.
     const other = h.bulk.leads.extract({ filter }, { poll });

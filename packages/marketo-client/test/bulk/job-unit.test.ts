@@ -82,7 +82,10 @@ describe("job polling and outcomes", () => {
       expect(err).toBeInstanceOf(MarketoBulkJobFailedError);
       expect(err.code).toBe("BULK_JOB_CANCELED");
       expect(err.jobStatus).toBe(status);
-      expect(err.state.jobs[0].exportId).toBe("E1");
+      expect(err.exportId).toBe("E1");
+      // The window goes back to pending, so a resume creates a new job for it.
+      expect(err.state.jobs[0]).toMatchObject({ status: "pending", exportId: undefined });
+      expect(err.state.warnings[0]).toContain("E1");
     },
   );
 
