@@ -2,7 +2,7 @@
 // @ml/marketo-client finds a record's dedupe key by scanning every stored record (O(n) per record), so a 100k sync
 // against it is bound by the simulator, not by the quota. This stand-in keeps the parts that matter for the figure
 // (token, envelope, per-record results, 100 calls per window and 10 concurrent calls enforced with 606/615, a fixed
-// processing latency) and dedupes in O(1). It serves companies and named accounts only.
+// processing latency) and dedupes in O(1). It serves companies, named accounts and leads.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -32,8 +32,10 @@ export interface FastMarketo {
 export async function startFastMarketo(opts: { windowMs: number; latencyMs: number }): Promise<FastMarketo> {
   const companies = new Map<string, number>();
   const named = new Map<string, string>();
+  const leads = new Map<string, number>();
   const arrivals: number[] = [];
   const callTimes: number[] = [];
+  const leadCalls: number[] = [];
   let calls = 0;
   let writeCalls = 0;
   let inFlight = 0;
@@ -112,11 +114,28 @@ export async function startFastMarketo(opts: { windowMs: number; latencyMs: numb
         return send(res, ok(fields(["name", "domainName", "city", "country", "industry"])));
       if (p.endsWith("/salespersons/describe.json") || p.endsWith("/opportunities/describe.json"))
         return send(res, ok(fields(["externalId", "name"])));
-      if (p.endsWith("/leads/describe.json"))
+      if (p.endsWith("/leads/describe.json")) {
+        const names = ["email", "firstName", "lastName", "phone", "title", "company", "externalCompanyId"];
         return send(
           res,
-          ok([{ id: 1, displayName: "Email", dataType: "email", length: 255, rest: { name: "email" } }]),
+          ok(
+            names.map((name, i) => ({ id: i + 1, displayName: name, dataType: "string", length: 255, rest: { name } })),
+          ),
         );
+      }
+      if (req.method === "POST" && p.endsWith("/leads.json")) {
+        writeCalls++;
+        const body = JSON.parse(raw) as { input: Record<string, unknown>[] };
+        leadCalls.push(body.input.length);
+        const result = body.input.map((r, seq) => {
+          const k = String(r.email).trim().toLowerCase();
+          const id = leads.get(k);
+          if (id !== undefined) return { seq, id, status: "updated" };
+          leads.set(k, nextId);
+          return { seq, id: nextId++, status: "created" };
+        });
+        return send(res, ok(result));
+      }
       if (req.method === "POST" && (p.endsWith("/companies.json") || p.endsWith("/namedaccounts.json"))) {
         writeCalls++;
         const body = JSON.parse(raw) as { input: Record<string, unknown>[] };
@@ -170,6 +189,8 @@ export async function startFastMarketo(opts: { windowMs: number; latencyMs: numb
       peakConcurrent: peak,
       companies: companies.size,
       namedAccounts: named.size,
+      leads: leads.size,
+      leadCalls,
       duplicates: dup,
       callTimes,
     }),

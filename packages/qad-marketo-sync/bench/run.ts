@@ -42,9 +42,18 @@ interface FastStats {
   peakConcurrent: number;
   companies: number;
   namedAccounts: number;
+  leads: number;
+  leadCalls: number[];
   duplicates: number;
   callTimes: number[];
 }
+
+/** Lead call sizes: how many calls, how many were full (300), and the sizes of the others. */
+const summarizeSizes = (sizes: number[]) => ({
+  calls: sizes.length,
+  full: sizes.filter((x) => x === 300).length,
+  others: sizes.filter((x) => x !== 300),
+});
 
 interface SimCall {
   at: number;
@@ -85,7 +94,7 @@ const summaryOf = (o: RunOutcome): RunSummary => {
 const WRITE = /\/rest\/v1\/(companies|namedaccounts|leads)\.json$/;
 const writesIn = (calls: SimCall[]) => calls.filter((c) => c.method === "POST" && WRITE.test(c.path)).length;
 
-async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: number) {
+async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: number, withLeads = false) {
   const windowMs = 20_000 * timeScale;
   const { ask } = await startHost();
   const t0 = performance.now();
@@ -104,8 +113,8 @@ async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: num
     source: qadCustomerSource(qad, { pageSize: 5000 }),
     marketo: marketoGateway(mk, { bulkFirstPull: false }),
     store,
-    // Companies and named accounts only: the minimum below counts those two objects.
-    mapping: extendMapping({ lead: false }),
+    // Companies and named accounts only (the minimum 2 × ceil(N/300) counts those two objects), unless withLeads.
+    mapping: withLeads ? extendMapping({}) : extendMapping({ lead: false }),
     readBack: false,
   });
   // Call times and write counts, from whichever Marketo ran.
@@ -121,6 +130,7 @@ async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: num
         violations: i.fast.violations606 + i.fast.violations615,
         records: { companies: i.fast.companies, namedAccounts: i.fast.namedAccounts },
         peakConcurrent: i.fast.peakConcurrent,
+        leadCalls: i.fast.leadCalls,
       };
     }
     const calls = i.calls ?? [];
@@ -131,6 +141,7 @@ async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: num
       violations: i.inspect?.violations.total ?? 0,
       records: { companies: i.inspect?.records.companies ?? 0, namedAccounts: i.inspect?.records.namedAccounts ?? 0 },
       peakConcurrent: undefined,
+      leadCalls: undefined,
     };
   };
 
@@ -153,7 +164,8 @@ async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: num
   await ask({ cmd: "close" });
 
   const valid = first.outcomes.company.created + first.outcomes.company.updated;
-  const minimumSyncCalls = 2 * Math.ceil(valid / 300);
+  const leadsWritten = first.outcomes.lead.created + first.outcomes.lead.updated;
+  const minimumSyncCalls = 2 * Math.ceil(valid / 300) + Math.ceil(leadsWritten / 300);
   const runCallsPerWindow = (first.marketoCalls / firstMs) * windowMs;
   // The write phase from the first to the last write call (the run also reads the first QAD page and probes).
   const times = afterFirst.callTimes;
@@ -174,7 +186,13 @@ async function endToEnd(marketo: "simulator" | "fast", n: number, timeScale: num
       marketoSyncCalls: first.marketoWriteCalls,
       minimumSyncCalls,
       callsOverMinimum: first.marketoCalls - minimumSyncCalls,
-      created: { company: first.outcomes.company.created, namedAccount: first.outcomes.namedAccount.created },
+      created: {
+        company: first.outcomes.company.created,
+        namedAccount: first.outcomes.namedAccount.created,
+        lead: first.outcomes.lead.created,
+      },
+      leadsSkippedNoEmail: first.outcomes.lead.skipped,
+      leadCallSizes: afterFirst.leadCalls === undefined ? undefined : summarizeSizes(afterFirst.leadCalls),
       failed: first.outcomes.company.failed + first.outcomes.namedAccount.failed,
       throughput: {
         quotaCeilingPerWindow: CEILING_PER_WINDOW,
@@ -270,6 +288,9 @@ const sim = await endToEnd("simulator", SIM_N, SIM_TIME_SCALE);
 console.log("against the Marketo simulator:", JSON.stringify(sim, null, 2));
 const fast = await endToEnd("fast", N, TIME_SCALE);
 console.log("100k throughput:", JSON.stringify(fast, null, 2));
+const LEADS_N = Number(process.env.SYNC_BENCH_LEADS_N ?? 20_000);
+const withLeads = await endToEnd("fast", LEADS_N, TIME_SCALE, true);
+console.log("with leads:", JSON.stringify(withLeads, null, 2));
 const result = {
   name: "sync",
   date: new Date().toISOString(),
@@ -279,13 +300,21 @@ const result = {
     cpuModel: cpus()[0]?.model,
     memoryGb: round(totalmem() / 2 ** 30, 1),
   },
-  settings: { N, timeScale: TIME_SCALE, simN: SIM_N, simTimeScale: SIM_TIME_SCALE, leads: false, readBack: false },
+  settings: {
+    N,
+    timeScale: TIME_SCALE,
+    simN: SIM_N,
+    simTimeScale: SIM_TIME_SCALE,
+    leadsN: LEADS_N,
+    readBack: false,
+  },
   targets: {
     callsOverMinimum: "≤ 10",
     shareOfCeiling: "≥ 0.9",
     unchangedRerunWriteCalls: 0,
   },
   quotaBound: fast,
+  withLeads,
   simulator: sim,
   engineOnly: engine,
 };
