@@ -1,6 +1,12 @@
 import type { Capabilities, CapabilityObject } from "../capabilities.js";
 import { isMarketoError, MarketoReadOnlyError, type MarketoReason, MarketoSyncIncompleteError } from "../errors.js";
-import { type RecordResult, recordResultSchema, type SyncResult } from "../resources/types.js";
+import {
+  type CallOptions,
+  callFields,
+  type RecordResult,
+  recordResultSchema,
+  type SyncResult,
+} from "../resources/types.js";
 import type { Transport, TransportRequest } from "../transport/transport.js";
 
 /** How one object's sync (or delete) request is built. */
@@ -21,7 +27,8 @@ export interface BatchSpec<R> {
   retry: TransportRequest["retry"];
   batchSize: number;
   maxBodyBytes: number;
-  signal?: AbortSignal | undefined;
+  /** Per-call options (signal, maxRetries). */
+  call?: CallOptions | undefined;
 }
 
 const MAX_ROUNDS = 4;
@@ -117,7 +124,7 @@ export async function syncInBatches<R>(spec: BatchSpec<R>, input: readonly R[]):
         path: spec.path,
         body: spec.body(batch.map((i) => input[i]!)),
         retry: spec.retry,
-        ...(spec.signal ? { signal: spec.signal } : {}),
+        ...callFields(spec.call),
       });
     let settled: PromiseSettledResult<Awaited<ReturnType<typeof send>>>[];
     if (round === 0) {

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { MarketoResponseParseError, MarketoValidationError } from "../errors.js";
 import { type Page, Paged } from "../paging.js";
+import { type CallOptions, callFields } from "../resources/types.js";
 import type { Transport } from "../transport/transport.js";
 
 /** Parameters of a read by filter (companies, leads, opportunities, ...). */
@@ -33,7 +34,7 @@ export function filterRead<T>(
   path: string,
   params: FilterReadParams,
   item: z.ZodType<T>,
-  signal: AbortSignal | undefined,
+  options: CallOptions | undefined,
 ): Paged<T> {
   if (!params || typeof params.filterType !== "string" || params.filterType === "") {
     throw new MarketoValidationError("filterType is required", { issues: ["filterType: required"] });
@@ -51,7 +52,6 @@ export function filterRead<T>(
       start: g === 0 ? params.nextPageToken : undefined,
       more: (page: Page<T>) => page.nextPageToken !== undefined,
       fetch: async (nextPageToken: string | undefined, s?: AbortSignal) => {
-        const sig = s ?? signal;
         const env = await transport.request<unknown>({
           method: "GET",
           api: "rest",
@@ -64,12 +64,12 @@ export function filterRead<T>(
             nextPageToken,
           },
           retry: "safe",
-          ...(sig ? { signal: sig } : {}),
+          ...callFields({ ...options, ...(s ? { signal: s } : {}) }),
         });
         return toPage(env, item, path);
       },
     })),
-    signal,
+    options?.signal,
   );
 }
 

@@ -3,7 +3,7 @@ import { MarketoResponseParseError, MarketoValidationError } from "../errors.js"
 import { toPage } from "../internal/filter-read.js";
 import { Paged } from "../paging.js";
 import type { ResourceContext } from "./object-resource.js";
-import type { CallOptions } from "./types.js";
+import { type CallOptions, callFields } from "./types.js";
 
 /** One activity (custom members kept). */
 export interface Activity {
@@ -142,7 +142,7 @@ export class Activities {
       path: "/v1/activities/pagingtoken.json",
       query: { sinceDatetime: date.toISOString() },
       retry: "safe",
-      ...(options?.signal ? { signal: options.signal } : {}),
+      ...callFields(options),
     });
     if (!env.nextPageToken) {
       throw new MarketoResponseParseError("pagingtoken.json answered without nextPageToken", {
@@ -158,7 +158,7 @@ export class Activities {
     query: Record<string, string | number | readonly number[] | readonly string[] | undefined>,
     start: string,
     schema: z.ZodType<T>,
-    signal?: AbortSignal,
+    options?: CallOptions,
   ): Paged<T> {
     return new Paged<T>(
       [
@@ -166,14 +166,13 @@ export class Activities {
           start,
           more: (page) => page.moreResult,
           fetch: async (token, s) => {
-            const sig = s ?? signal;
             const env = await this.#ctx.transport.request<unknown>({
               method: "GET",
               api: "rest",
               path,
               query: { ...query, nextPageToken: token },
               retry: "safe",
-              ...(sig ? { signal: sig } : {}),
+              ...callFields({ ...options, ...(s ? { signal: s } : {}) }),
             });
             const page = toPage(env, schema, path);
             // Activities say "more" only through moreResult; a missing flag means no more.
@@ -182,7 +181,7 @@ export class Activities {
           },
         },
       ],
-      signal,
+      options?.signal,
     );
   }
 
@@ -213,7 +212,7 @@ export class Activities {
       },
       params.nextPageToken,
       activitySchema as z.ZodType<Activity>,
-      options?.signal,
+      options,
     );
   }
 
@@ -239,7 +238,7 @@ export class Activities {
       { fields: params.fields, leadIds: params.leadIds, listId: params.listId, batchSize: params.batchSize },
       params.nextPageToken,
       leadChangeSchema as z.ZodType<LeadChange>,
-      options?.signal,
+      options,
     );
   }
 
@@ -252,7 +251,7 @@ export class Activities {
       { batchSize: params.batchSize },
       params.nextPageToken,
       deletedLeadSchema as z.ZodType<DeletedLead>,
-      options?.signal,
+      options,
     );
   }
 
@@ -263,7 +262,7 @@ export class Activities {
       api: "rest",
       path: "/v1/activities/types.json",
       retry: "safe",
-      ...(options?.signal ? { signal: options.signal } : {}),
+      ...callFields(options),
     });
     return toPage(env, activityTypeSchema as z.ZodType<ActivityType>, "/v1/activities/types.json").items;
   }

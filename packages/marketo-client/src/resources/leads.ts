@@ -5,7 +5,14 @@ import { type FilterReadParams, filterRead } from "../internal/filter-read.js";
 import { assertOneOf, assertRecords } from "../internal/validate.js";
 import type { Paged } from "../paging.js";
 import type { ResourceContext, WriteOptions } from "./object-resource.js";
-import { type CallOptions, describeSchema, type Lead, type ObjectDescription, type SyncResult } from "./types.js";
+import {
+  type CallOptions,
+  callFields,
+  describeSchema,
+  type Lead,
+  type ObjectDescription,
+  type SyncResult,
+} from "./types.js";
 
 /** Parameters of a lead sync. */
 export interface LeadSyncParams {
@@ -88,7 +95,7 @@ export class Leads {
         retry: options?.retry ?? (action === "createOnly" || action === "createDuplicate" ? "unsafe" : "safe"),
         batchSize: this.#ctx.batchSize,
         maxBodyBytes: this.#ctx.maxBodyBytes,
-        signal: options?.signal,
+        call: options,
       },
       params.input,
     );
@@ -96,13 +103,7 @@ export class Leads {
 
   /** Reads leads by a searchable field (`email`, `id`, ...), paged. */
   get(params: FilterReadParams, options?: CallOptions): Paged<Lead> {
-    return filterRead(
-      this.#ctx.transport,
-      "/v1/leads.json",
-      params,
-      z.looseObject({}) as z.ZodType<Lead>,
-      options?.signal,
-    );
+    return filterRead(this.#ctx.transport, "/v1/leads.json", params, z.looseObject({}) as z.ZodType<Lead>, options);
   }
 
   /** Every lead field with its REST name and data type (`leads/describe.json`). Build bulk field lists from it. */
@@ -112,7 +113,7 @@ export class Leads {
       api: "rest",
       path: "/v1/leads/describe.json",
       retry: "safe",
-      ...(options?.signal ? { signal: options.signal } : {}),
+      ...callFields(options),
     });
     const parsed = z.array(leadFieldSchema).safeParse(env.result);
     if (!parsed.success) {
@@ -131,7 +132,7 @@ export class Leads {
       api: "rest",
       path: "/v1/leads/describe2.json",
       retry: "safe",
-      ...(options?.signal ? { signal: options.signal } : {}),
+      ...callFields(options),
     });
     const parsed = describeSchema.safeParse(env.result[0] ?? {});
     if (!parsed.success) {
@@ -157,7 +158,7 @@ export class Leads {
         retry: options?.retry ?? "unsafe",
         batchSize: this.#ctx.batchSize,
         maxBodyBytes: this.#ctx.maxBodyBytes,
-        signal: options?.signal,
+        call: options,
       },
       params.input,
     );

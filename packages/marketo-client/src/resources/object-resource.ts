@@ -8,6 +8,7 @@ import type { Paged } from "../paging.js";
 import type { Transport } from "../transport/transport.js";
 import {
   type CallOptions,
+  callFields,
   describeSchema,
   type MarketoRecord,
   type ObjectDescription,
@@ -130,7 +131,7 @@ export class ObjectResource<T extends MarketoRecord> {
         retry: options?.retry ?? (action === "createOnly" ? "unsafe" : "safe"),
         batchSize: this.ctx.batchSize,
         maxBodyBytes: this.ctx.maxBodyBytes,
-        signal: options?.signal,
+        call: options,
       },
       params.input,
     );
@@ -150,7 +151,7 @@ export class ObjectResource<T extends MarketoRecord> {
       `/v1/${this.spec.segment}.json`,
       params,
       recordSchema as unknown as ZodType<T>,
-      options?.signal,
+      options,
     );
   }
 
@@ -161,7 +162,7 @@ export class ObjectResource<T extends MarketoRecord> {
       api: "rest",
       path: `/v1/${this.spec.segment}/describe.json`,
       retry: "safe",
-      ...(options?.signal ? { signal: options.signal } : {}),
+      ...callFields(options),
     });
     const parsed = describeSchema.safeParse(env.result[0] ?? {});
     if (!parsed.success) {
@@ -191,7 +192,7 @@ export class ObjectResource<T extends MarketoRecord> {
         retry: options?.retry ?? "unsafe",
         batchSize: this.ctx.batchSize,
         maxBodyBytes: this.ctx.maxBodyBytes,
-        signal: options?.signal,
+        call: options,
       },
       params.input,
     );

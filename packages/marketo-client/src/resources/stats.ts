@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { toPage } from "../internal/filter-read.js";
 import type { ResourceContext } from "./object-resource.js";
-import type { CallOptions } from "./types.js";
+import { type CallOptions, callFields } from "./types.js";
 
 /** API usage of one day (`stats/usage.json`). */
 export interface Usage {
@@ -38,7 +38,7 @@ export class Stats {
       api: "rest",
       path: "/v1/stats/usage.json",
       retry: "safe",
-      ...(options?.signal ? { signal: options.signal } : {}),
+      ...callFields(options),
     });
     const items = toPage(env, usageSchema as z.ZodType<Usage>, "/v1/stats/usage.json").items;
     return items[0] ?? { date: new Date().toISOString().slice(0, 10), total: 0, users: [] };

@@ -58,8 +58,18 @@ export interface ObjectDescription {
 
 /** Per-call options accepted by every method. */
 export interface CallOptions {
-  /** Cancels the call. */
+  /** Cancels the call, including waits in the limiter and between retries. */
   signal?: AbortSignal;
+  /** Retries of transient failures for this call (each request of it), instead of the client's `retry.maxRetries`. */
+  maxRetries?: number;
+}
+
+/** @internal The per-call fields a resource forwards to each transport request. */
+export function callFields(options: CallOptions | undefined): { signal?: AbortSignal; maxRetries?: number } {
+  return {
+    ...(options?.signal ? { signal: options.signal } : {}),
+    ...(options?.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
+  };
 }
 
 const code = z.union([z.string(), z.number()]).transform(String);

@@ -56,6 +56,8 @@ export interface TransportRequest {
   signal?: AbortSignal;
   /** Extra headers (e.g. `Range` for bulk file downloads). */
   headers?: Record<string, string>;
+  /** Retries for this call instead of the client's `retry.maxRetries`. */
+  maxRetries?: number;
 }
 
 /** @internal Options of {@link Transport}. */
@@ -193,7 +195,7 @@ export class Transport {
         }
       },
       {
-        retries: retry.maxRetries,
+        retries: req.maxRetries ?? retry.maxRetries,
         // Delays are computed and slept below with the injected sleep/random, so they are testable.
         minTimeout: 0,
         maxTimeout: 0,

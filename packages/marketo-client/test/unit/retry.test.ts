@@ -71,6 +71,28 @@ describe("retry policy (deterministic backoff)", () => {
     expect(time.sleeps).toEqual([500, 1000]);
   });
 
+  it("maxRetries per call overrides the client's", async () => {
+    const time = new FakeTime();
+    let n = 0;
+    server.use(
+      token,
+      http.get(`${BASE}/rest/v1/stats/usage.json`, () =>
+        HttpResponse.json({ success: false, errors: [{ code: "611", message: "system" }] }),
+      ),
+      http.post(`${BASE}/rest/v1/companies.json`, () => {
+        n++;
+        return HttpResponse.json({ success: false, errors: [{ code: "604", message: "timeout" }] });
+      }),
+    );
+    const mk = client(time, () => 0, { maxRetries: 4 });
+    await expect(mk.stats.usage({ maxRetries: 1 })).rejects.toMatchObject({ code: "611" });
+    expect(time.sleeps).toEqual([500]);
+    await expect(mk.companies.sync({ input: [{ externalCompanyId: "A" }] }, { maxRetries: 0 })).rejects.toMatchObject({
+      code: "604",
+    });
+    expect(n).toBe(1);
+  });
+
   it("warnings (objects or strings) are surfaced as strings", async () => {
     const time = new FakeTime();
     server.use(
