@@ -45,6 +45,12 @@ export interface QadBackend {
    * ordered by key, each modified at/after modifiedSince when given.
    */
   pages(entity: EntityKind, req: PageRequest): AsyncIterable<unknown[]>;
+  /**
+   * The precision `modifiedSince` is applied with. `"day"` means a read with `modifiedSince: { date, time }`
+   * returns every row of `date` whatever its time (QXtend: dates have no time of day), so the incremental layer
+   * keeps its "seen" set for whole days. @default "second"
+   */
+  readonly modifiedSinceGranularity?: "day" | "second";
   /** Whether this protocol answers on the instance (used by protocol "auto"). */
   available(signal?: AbortSignal): Promise<boolean>;
 }

@@ -124,9 +124,13 @@ export function createPoll<K extends EntityKind>(
         yield v;
       }
     }
-    // Keep only what the next overlap window will re-read; older entries can never come back unchanged.
+    // Keep only what the next overlap window will re-read; older entries can never come back unchanged. A backend
+    // that filters by day (QXtend) re-reads the whole day the window starts in, so keep that whole day: trimming
+    // at second precision would forget rows it re-reads and re-emit them on every poll.
     const seen: Record<string, string> = {};
-    const cutoff = hw ? minusSeconds(hw, overlap) : undefined;
+    const windowStart = hw ? minusSeconds(hw, overlap) : undefined;
+    const cutoff =
+      windowStart && b.modifiedSinceGranularity === "day" ? { date: windowStart.date, time: 0 } : windowStart;
     const keep = (k: string, s: string) => {
       const at = instantOfStamp(s);
       if (!cutoff || !at || compareInstants(at, cutoff) >= 0) seen[k] = s;

@@ -23,7 +23,8 @@ export interface QadCheckpoint {
   highWater: QadInstant | null;
   /**
    * Records already delivered whose last-modified falls inside the overlap window below `highWater`, by key:
-   * `"date|time|hash"`. The next poll re-reads the window and skips these, so nothing is doubled.
+   * `"date|time|hash"`. The next poll re-reads the window and skips these, so nothing is doubled. With a
+   * day-granular backend (QXtend) the window is widened to whole days, as that is what the next poll re-reads.
    */
   seen: Record<string, string>;
 }

@@ -39,6 +39,8 @@ export type QxtendPage = unknown[] & {
 export interface QxtendBackend extends QadBackend {
   /** Always `"qxtend"`. */
   readonly protocol: "qxtend";
+  /** Always `"day"`: QXtend dates have no time of day. */
+  readonly modifiedSinceGranularity: "day";
   /** Pages of records ordered by key, in the entity's canonical shape (unvalidated). */
   pages(entity: EntityKind, req: PageRequest): AsyncIterable<QxtendPage>;
 }
@@ -306,5 +308,5 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
     }
   }
 
-  return { protocol: "qxtend", pages, available };
+  return { protocol: "qxtend", modifiedSinceGranularity: "day", pages, available };
 }
