@@ -509,11 +509,8 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
       }
       if (action === "enqueue") return enqueue(job);
       if (action === "cancel") return cancel(job);
-      if (action === "status") {
-        if (job.status === "Processing" && job.measuring) await job.measuring;
-        advance();
-        return ok(job);
-      }
+      // A synthetic file still being measured keeps its job Processing (advance() waits for the file).
+      if (action === "status") return ok(job);
       return file(job, req.headers["range"]);
     },
     inspect(): BulkSimInspection {
