@@ -53,9 +53,14 @@ export class QadClient {
   readonly #rest: RestBackend | undefined;
   readonly #tokens: TokenManager | undefined;
   readonly #options: QadClientOptions;
+  readonly #qxtend: QadBackend | undefined;
   #backend: Promise<QadBackend> | undefined;
 
-  /** @throws {QadConfigError} / {@link QadUnsafePathError} for unusable options, before any request. */
+  /**
+   * @throws {QadConfigError} / {@link QadUnsafePathError} for unusable options, before any request: the tenant URL,
+   * entity paths, and with protocol `"qxtend"` or `"auto"` the `qxtend` options (schema `qxtendOptionsSchema`,
+   * plus every configured profile's mapping).
+   */
   constructor(options: QadClientOptions) {
     checkOptions(options);
     this.#options = options;
@@ -105,6 +110,16 @@ export class QadClient {
         contactsConcurrency: options.contactsConcurrency ?? 8,
         probePath: probe,
         sinceFilter: options.sinceFilter ?? "split",
+      });
+    }
+    if (protocol !== "rest") {
+      // Validated now (QadConfigError, password never quoted), not at the first read.
+      this.#qxtend = createQxtendBackend(options.qxtend!, {
+        fetch: this.#deps.fetch as typeof fetch,
+        clock: this.#deps.clock,
+        sleep: this.#deps.sleep,
+        random: this.#deps.random,
+        logger: this.#deps.logger,
       });
     }
     const ctx = {
@@ -176,14 +191,7 @@ export class QadClient {
   async #pickBackend(): Promise<QadBackend> {
     const protocol = this.#options.protocol ?? "rest";
     if (protocol === "rest") return this.#rest!;
-    const qxtend = () =>
-      createQxtendBackend(this.#options.qxtend!, {
-        fetch: this.#deps.fetch as typeof fetch,
-        clock: this.#deps.clock,
-        sleep: this.#deps.sleep,
-        random: this.#deps.random,
-        logger: this.#deps.logger,
-      });
+    const qxtend = () => this.#qxtend!;
     if (protocol === "qxtend") return qxtend();
     if (await this.#rest!.available()) return this.#rest!;
     this.#deps.logger.info({}, "qad REST not available, using QXtend");

@@ -49,6 +49,36 @@ describe("protocol selection", () => {
     expect(await all(fallback.customers.list({ invalid: "emit" }))).toHaveLength(30);
   });
 
+  it("bad qxtend options fail in the constructor (qxtend and auto), with no password in the message", () => {
+    const password = "Pw-Very-Secret-42";
+    const base = { ...sim.clientOptions.qxtend!, password };
+    const bad = [
+      { ...base, version: "" },
+      { ...base, profiles: { customers: "not a name" } },
+      { ...base, allowHttp: false, url: "http://qad.example.com/qxi/services/QdocWebService" }, // plain http off loopback
+      { ...base, profiles: { glAccounts: "GlAccount" } }, // no default mapping for GL accounts
+      { ...base, url: `http://mfg:${password}@127.0.0.1:1/qxi/services/QdocWebService` },
+      { ...base, timeoutMs: -1 },
+    ];
+    for (const protocol of ["qxtend", "auto"] as const) {
+      for (const qxtend of bad) {
+        let caught: unknown;
+        try {
+          new QadClient({ ...sim.clientOptions, protocol, qxtend });
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught, `${protocol} ${JSON.stringify({ ...qxtend, password: "-" })}`).toBeInstanceOf(QadConfigError);
+        expect(String((caught as Error).message)).not.toContain(password);
+        expect(JSON.stringify(caught)).not.toContain(password);
+      }
+    }
+    // Valid options still construct without a request.
+    const before = sim.inspect().requestsByPath["qxi/services/QdocWebService"] ?? 0;
+    new QadClient({ ...sim.clientOptions, protocol: "qxtend", qxtend: base });
+    expect(sim.inspect().requestsByPath["qxi/services/QdocWebService"] ?? 0).toBe(before);
+  });
+
   it("qxtend/auto without qxtend options, or rest without auth, is a config error", () => {
     const { qxtend: _q, ...noQx } = sim.clientOptions;
     expect(() => new QadClient({ ...noQx, protocol: "qxtend" })).toThrow(QadConfigError);

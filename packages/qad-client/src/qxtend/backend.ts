@@ -168,8 +168,8 @@ function checkKeyOrder(
 }
 
 /**
- * Creates the QXtend Query Service backend (on-prem QAD Enterprise Edition). Options are validated here once
- * ({@link QadConfigError} on any problem). Reads page by key, never by offset: each next page asks for
+ * Creates the QXtend Query Service backend (on-prem QAD Enterprise Edition). Options, including every configured
+ * profile's mapping, are validated here once ({@link QadConfigError} on any problem, never quoting the password). Reads page by key, never by offset: each next page asks for
  * `<keyField> > "<last key>"` combined with the `modifiedSince` date filter.
  *
  * QXtend dates are day-granular: `modifiedSince.time` cannot be expressed, so the read returns every row modified
@@ -185,6 +185,8 @@ function checkKeyOrder(
  */
 export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): QxtendBackend {
   const o = resolveQxtendOptions(options);
+  // Every configured profile is checked now, so a profile without a usable mapping fails up front, not at a read.
+  for (const entity of Object.keys(o.profiles) as EntityKind[]) entityProfile(o, entity);
   const redact = makeRedactor([o.password]);
   const context = contextEntries(o);
   const sharedSetCode = o.sharedSetCode ?? o.domain ?? "default";
