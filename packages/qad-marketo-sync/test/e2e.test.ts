@@ -7,6 +7,7 @@ import {
   type AuditStore,
   createMemoryStore,
   createSync,
+  extendMapping,
   marketoGateway,
   qadCustomerSource,
   type RunOutcome,
@@ -276,5 +277,32 @@ describe("end to end: QAD simulator → engine → Marketo simulator over HTTP",
       if (bulk)
         expect(e.mkSim.callLog().some((c) => c.path.includes("/bulk/v1/activities/export/create.json"))).toBe(true);
     }
+  });
+
+  it("writes mapped sales persons before the companies that reference them", async () => {
+    const e = await env({ customers: 50 });
+    const sync = createSync({
+      source: qadCustomerSource(new QadClient({ ...e.qadSim.clientOptions })),
+      marketo: marketoGateway(e.mk, { bulkFirstPull: false }),
+      store: createMemoryStore(),
+      readBack: false,
+      mapping: extendMapping({
+        salesPerson: (c) =>
+          c.salespersonCode
+            ? { externalSalesPersonId: c.salespersonCode, email: `${c.salespersonCode.toLowerCase()}@corp.example` }
+            : undefined,
+      }),
+    });
+    const s = summaryOf(await sync.runOnce());
+    expect(s.status).toBe("completed");
+    const people = e.mkSim.data.salesPersons.all();
+    expect(people.length).toBeGreaterThan(0);
+    expect(s.outcomes.salesPerson.created).toBe(people.length);
+    const log = e.mkSim.callLog().filter((c) => c.method === "POST");
+    const first = (path: string) => log.findIndex((c) => c.path.endsWith(path));
+    expect(first("/salespersons.json")).toBeLessThan(first("/companies.json"));
+    const withOwner = e.mkSim.data.companies.all().filter((c) => typeof c.externalSalesPersonId === "string");
+    expect(withOwner.length).toBeGreaterThan(0);
+    expect(e.mkSim.inspect().duplicates.salesPersons).toBe(0);
   });
 });
