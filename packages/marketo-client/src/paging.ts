@@ -19,6 +19,11 @@ export interface Page<T> {
   requestId: string | undefined;
   /** Warnings of this page. */
   warnings: string[];
+  /**
+   * Reads by filter only: an opaque position AFTER this page, across the groups of 300 filter values. Save it and pass
+   * it back as `cursor` with the same filter to resume a read of any size.
+   */
+  cursor?: string;
 }
 
 /** Fetches one page given a token (`undefined` for the first page). */

@@ -17,8 +17,27 @@ export interface FilterReadParams {
    * @default 300
    */
   batchSize?: number;
-  /** Resume from a saved token (applies to the first group of 300 values). */
+  /** Resume from a saved token (applies to the first group of 300 values; use `cursor` for longer reads). */
   nextPageToken?: string;
+  /** Resume from a page's `cursor` (same filterType and filterValues), however many values the read has. */
+  cursor?: string;
+}
+
+/** @internal */
+export function encodeCursor(group: number, token: string | undefined): string {
+  return Buffer.from(JSON.stringify(token === undefined ? [group] : [group, token])).toString("base64url");
+}
+
+/** @internal */
+export function decodeCursor(cursor: string): { group: number; token: string | undefined } | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown;
+    if (!Array.isArray(v) || !Number.isInteger(v[0]) || v[0] < 0) return undefined;
+    if (v.length > 1 && typeof v[1] !== "string") return undefined;
+    return { group: v[0] as number, token: v[1] as string | undefined };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Splits `values` into groups of at most `size`. */
@@ -47,9 +66,17 @@ export function filterRead<T>(
     throw new MarketoValidationError("batchSize must be an integer from 1 to 300", { issues: ["batchSize"] });
   }
   const groups = chunk(params.filterValues, 300);
+  let from = { group: 0, token: params.nextPageToken };
+  if (params.cursor !== undefined) {
+    const c = decodeCursor(params.cursor);
+    if (!c || c.group > groups.length) {
+      throw new MarketoValidationError("cursor is not a cursor of this read", { issues: ["cursor"] });
+    }
+    from = c;
+  }
   return new Paged<T>(
-    groups.map((values, g) => ({
-      start: g === 0 ? params.nextPageToken : undefined,
+    groups.slice(from.group).map((values, i) => ({
+      start: i === 0 ? from.token : undefined,
       more: (page: Page<T>) => page.nextPageToken !== undefined,
       fetch: async (nextPageToken: string | undefined, s?: AbortSignal) => {
         const env = await transport.request<unknown>({
@@ -66,7 +93,11 @@ export function filterRead<T>(
           retry: "safe",
           ...callFields({ ...options, ...(s ? { signal: s } : {}) }),
         });
-        return toPage(env, item, path);
+        const page = toPage(env, item, path);
+        const g = from.group + i;
+        page.cursor =
+          page.nextPageToken !== undefined ? encodeCursor(g, page.nextPageToken) : encodeCursor(g + 1, undefined);
+        return page;
       },
     })),
     options?.signal,

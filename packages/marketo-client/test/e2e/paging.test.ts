@@ -107,6 +107,36 @@ describe("paging", () => {
     expect(pages.map((p) => p.items.length)).toEqual([200, 100, 200, 100, 50]);
   });
 
+  it("a read by filter of any size resumes from a page's cursor without gaps or repeats", async () => {
+    const ids = Array.from({ length: 650 }, (_, i) => `R-${i}`);
+    sim.data.companies.seed(ids.map((id) => ({ externalCompanyId: id })));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    for await (const page of mk.companies
+      .get({ filterType: "externalCompanyId", filterValues: ids, batchSize: 200 })
+      .pages()) {
+      seen.push(...page.items.map((c) => String(c.externalCompanyId)));
+      cursor = page.cursor;
+      if (++pages === 3) break; // "crash" inside the second group of 300 values
+    }
+    expect(seen).toHaveLength(500);
+    const fresh = new MarketoClient({ ...sim.clientOptions, usageSync: false });
+    for await (const c of fresh.companies.get({
+      filterType: "externalCompanyId",
+      filterValues: ids,
+      batchSize: 200,
+      cursor,
+    })) {
+      seen.push(String(c.externalCompanyId));
+    }
+    expect(seen).toHaveLength(650);
+    expect(new Set(seen).size).toBe(650);
+    expect(() => mk.companies.get({ filterType: "externalCompanyId", filterValues: ids, cursor: "garbage" })).toThrow(
+      MarketoValidationError,
+    );
+  });
+
   it("a 414 from the edge is answered by resending as POST with _method=GET", async () => {
     const ids = Array.from({ length: 300 }, (_, i) => `LONG-${i}-${"z".repeat(30)}`);
     sim.data.companies.seed(ids.slice(0, 3).map((id) => ({ externalCompanyId: id })));
