@@ -106,6 +106,10 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
     }
   }
 
+  /**
+   * Starts the extract (on the first `next()`) and yields its rows in order. An extraction can be iterated once;
+   * breaking out of the loop stops it (its Marketo jobs stay, for a resume from `state()`).
+   */
   [Symbol.asyncIterator](): AsyncIterator<BulkRow> {
     if (this.#started) throw new MarketoBulkError("A BulkExtraction can be iterated once", { code: "BULK_REUSED" });
     this.#started = true;

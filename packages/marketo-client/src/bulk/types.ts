@@ -60,7 +60,14 @@ export interface LeadFieldDescription {
   /** Marketo data type (`string`, `email`, `datetime` ...). */
   dataType: string;
   /** REST usage of the field; fields without it cannot be exported. */
-  rest?: { name: string; readOnly?: boolean | undefined } | undefined;
+  rest?:
+    | {
+        /** REST API name: what `fields` takes and what the column header is. */
+        name: string;
+        /** Whether the API can write the field (irrelevant to exports). */
+        readOnly?: boolean | undefined;
+      }
+    | undefined;
 }
 
 /** One activity type (`GET /rest/v1/activities/types.json`), as much as the bulk layer reads. */
@@ -100,12 +107,30 @@ export interface BulkDateRange {
 
 /** Lead selection: exactly one of these keys, as Marketo allows. */
 export type LeadExtractFilter =
-  | { createdAt: BulkDateRange }
-  | { updatedAt: BulkDateRange }
-  | { staticListId: number }
-  | { staticListName: string }
-  | { smartListId: number }
-  | { smartListName: string };
+  | {
+      /** Leads created in this range (split into ≤ 31-day jobs). */
+      createdAt: BulkDateRange;
+    }
+  | {
+      /** Leads whose most recent field update falls in this range (split into ≤ 31-day jobs; 1035 → createdAt). */
+      updatedAt: BulkDateRange;
+    }
+  | {
+      /** Members of this static list. */
+      staticListId: number;
+    }
+  | {
+      /** Members of the static list of this name. */
+      staticListName: string;
+    }
+  | {
+      /** Members of this smart list. */
+      smartListId: number;
+    }
+  | {
+      /** Members of the smart list of this name. */
+      smartListName: string;
+    };
 
 /** Parameters of a leads extract. */
 export interface LeadExtractParams {

@@ -28,9 +28,19 @@ export interface BulkSimulatorFaults {
 /** Synthetic file sizes per object: the file holds generated rows instead of the stored records. */
 export interface BulkSyntheticOptions {
   /** Rows of every leads export file. */
-  leads?: { rows: number } | undefined;
+  leads?:
+    | {
+        /** Rows generated per file. */
+        rows: number;
+      }
+    | undefined;
   /** Rows of every activities export file. */
-  activities?: { rows: number } | undefined;
+  activities?:
+    | {
+        /** Rows generated per file. */
+        rows: number;
+      }
+    | undefined;
 }
 
 /** Options of the bulk simulator. Times are simulated ms (the simulator's clock runs `1 / timeScale` times faster). */

@@ -62,11 +62,17 @@ export interface BulkSimFileRequest {
 export interface BulkSimInspection extends Record<string, unknown> {
   /** Every job with its status and announced file facts. */
   jobs: {
+    /** The job's export id. */
     exportId: string;
+    /** Exported object. */
     object: "leads" | "activities";
+    /** Current status (`Created` ... `Completed`, `Failed`, `Canceled`). */
     status: string;
+    /** The filter the job was created with. */
     filter: Record<string, unknown>;
+    /** Announced file size, once known. */
     fileSize?: number | undefined;
+    /** Announced record count, once known. */
     numberOfRecords?: number | undefined;
   }[];
   /** Every file request, in order. */
@@ -74,7 +80,14 @@ export interface BulkSimInspection extends Record<string, unknown> {
   /** Error answers by code (`"1029"`, `"1035"`, `"1003"`, `"404"` ...). */
   errors: Record<string, number>;
   /** 1029 answers by meaning. */
-  code1029: { queueFull: number; dailyQuota: number; alreadyQueued: number };
+  code1029: {
+    /** "Too many jobs in queue". */
+    queueFull: number;
+    /** "Export daily quota exceeded". */
+    dailyQuota: number;
+    /** "Job already queued". */
+    alreadyQueued: number;
+  };
   /** Most jobs seen Processing / Queued at once. */
   maxProcessingSeen: number;
   /** Most jobs seen queued or processing at once (the count Marketo's queue limit applies to). */
