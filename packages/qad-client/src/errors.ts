@@ -253,14 +253,21 @@ export class QadSoapFaultError extends QadError {
   readonly faultcode: string;
   /** SOAP faultstring. */
   readonly faultstring: string;
-  constructor(faultcode: string, faultstring: string, options: QadErrorOptions = {}) {
+  /**
+   * The Fault's `detail` element as text (redacted, at most 1,000 characters), when the server sent one. Absent
+   * (not an own property) otherwise.
+   */
+  declare readonly detail?: string;
+  constructor(faultcode: string, faultstring: string, options: QadErrorOptions & { detail?: string } = {}) {
+    const { detail, ...rest } = options;
     super("soap_fault", `QXtend SOAP fault ${faultcode}: ${faultstring}`, {
-      ...options,
-      retryable: options.retryable ?? /server/i.test(faultcode),
+      ...rest,
+      retryable: rest.retryable ?? /server/i.test(faultcode),
     });
     this.name = "QadSoapFaultError";
     this.faultcode = faultcode;
     this.faultstring = faultstring;
+    if (detail !== undefined) (this as { detail?: string }).detail = detail.slice(0, 1000);
   }
 }
 

@@ -130,8 +130,8 @@ export function parseQueryResponse(body: string, s: ParseSettings): QxtendQueryR
       ...(s.status === undefined ? {} : { status: s.status }),
       ...(s.request === undefined ? {} : { request: s.request }),
       ...(s.requestId === undefined ? {} : { requestId: s.requestId }),
+      ...(fault.detail === undefined ? {} : { detail: fault.detail }),
     });
-    if (fault.detail !== undefined) Object.defineProperty(error, "detail", { value: fault.detail, enumerable: true });
     throw error;
   }
 

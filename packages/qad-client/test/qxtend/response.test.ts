@@ -170,11 +170,17 @@ describe("defensive parsing of QXtend answers", () => {
       status: 500,
       body: `<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><e:Fault><faultcode>e:Client</faultcode><faultstring>Receiver not found</faultstring><detail><x:info xmlns:x="urn:x">no such receiver</x:info></detail></e:Fault></e:Body></e:Envelope>`,
     });
-    const e = (await failure(read())) as QadSoapFaultError & { detail?: string };
+    const e = (await failure(read())) as QadSoapFaultError;
     expect(e).toBeInstanceOf(QadSoapFaultError);
     expect(e.faultcode).toBe("e:Client");
     expect(e.faultstring).toBe("Receiver not found");
     expect(e.detail).toBe("no such receiver");
+    expect(Object.keys(e)).toContain("detail");
+    // Built directly, without a detail, the property is absent rather than an own undefined.
+    const bare = new QadSoapFaultError("soapenv:Server", "x");
+    expect(bare.detail).toBeUndefined();
+    expect(Object.hasOwn(bare, "detail")).toBe(false);
+    expect(new QadSoapFaultError("soapenv:Server", "x", { detail: "d" }).detail).toBe("d");
   });
 
   it("result missing but dsExceptions error rows present counts as an error; a single temp_err_msg works", async () => {

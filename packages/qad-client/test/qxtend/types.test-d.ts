@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest";
 import type { QadBackend } from "../../src/backend.js";
+import { QadSoapFaultError } from "../../src/errors.js";
 import {
   createQxtendBackend,
   type QxtendBackend,
@@ -22,6 +23,13 @@ describe("QXtend public types", () => {
     expectTypeOf<QxtendBackend["protocol"]>().toEqualTypeOf<"qxtend">();
     expectTypeOf<QxtendPage>().toExtend<unknown[]>();
     expectTypeOf<QxtendPage["warnings"][number]["description"]>().toEqualTypeOf<string>();
+  });
+
+  it("QadSoapFaultError has a typed optional detail, settable through its options", () => {
+    expectTypeOf<QadSoapFaultError["detail"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf(new QadSoapFaultError("soapenv:Client", "bad", { detail: "why" }).detail).toEqualTypeOf<
+      string | undefined
+    >();
   });
 
   it("options need url, receiver, version and profiles; defaults stay optional", () => {
