@@ -36,6 +36,8 @@ export interface RunSummary {
   quotaLeft: number;
   /** Objects the run found read-only (CRM sync), with the reason. */
   readOnly: { object: string; reason?: string | undefined }[];
+  /** Mapped fields not sent because the instance does not have them (`kind.field`, from describe). */
+  droppedFields: string[];
   /** Account contexts updated by the read-back. */
   contextsUpdated: number;
   /** Why the run failed or stopped early, when it did. */

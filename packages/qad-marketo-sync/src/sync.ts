@@ -309,6 +309,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         error?: ErrorInfo | undefined;
         contextsUpdated: number;
         readOnly: RunSummary["readOnly"];
+        droppedFields?: string[];
       },
     ): Promise<RunSummary> => {
       const finishedAt = clock.now();
@@ -329,6 +330,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         marketoWriteCalls: writeCalls,
         quotaLeft: Math.max(0, usage.dailyLimit - usage.dailyUsed),
         readOnly: extra.readOnly,
+        droppedFields: extra.droppedFields ?? [],
         contextsUpdated: extra.contextsUpdated,
         ...(extra.error ? { error: extra.error } : {}),
       };
@@ -375,6 +377,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         filters: {} as FieldFilters,
         names: new Map<string, string>(),
         nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
+        dropped: new Set<string>(),
         now: () => clock.now(),
       };
       const execCtx = { tenant, runId, gateway, capabilities: caps, now: () => clock.now(), isFatal };
@@ -577,11 +580,19 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           logger.warn({ runId, err: errorInfo(e) }, "read-back failed");
         }
       }
+      const droppedFields = [...planCtx.dropped].sort();
+      if (droppedFields.length > 0) {
+        logger.warn(
+          { runId, fields: droppedFields },
+          "mapped fields this Marketo instance does not have were not sent",
+        );
+      }
       const summary = await run.finish(status, {
         checkpointSaved,
         error: failure,
         contextsUpdated,
         readOnly: caps.readOnly(),
+        droppedFields,
       });
       return { status, summary };
     });

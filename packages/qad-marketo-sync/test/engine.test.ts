@@ -273,7 +273,9 @@ describe("mapping", () => {
       ["company", { length: 12 }],
       ["billingCity", {}],
     ]);
-    done(await sync.runOnce());
+    const { summary } = done(await sync.runOnce());
+    expect(summary.droppedFields).toContain("company.qadRegion");
+    expect(summary.droppedFields).not.toContain("company.billingCity");
     expect(marketo.companies.get("SET.C1")).toEqual({
       id: expect.any(Number),
       company: "Customer 1 I",

@@ -30,6 +30,8 @@ export interface PlanContext<S> {
   /** Normalised named-account name → the externalCompanyId that owns it (shared by the batches of a run). */
   names: Map<string, string>;
   nameConflicts: NameConflictPolicy;
+  /** Mapped fields the instance does not have (`kind.field`), collected for the run summary. */
+  dropped: Set<string>;
   now: () => number;
 }
 
@@ -44,13 +46,17 @@ function fitFields(
   payload: MarketoPayload,
   fields: Map<string, FieldSpec> | undefined,
   keep: string[],
+  dropped: (field: string) => void,
 ): { payload: MarketoPayload; notes: Reason[] } {
   if (!fields) return { payload, notes: [] };
   const out: MarketoPayload = {};
   const notes: Reason[] = [];
   for (const [k, v] of Object.entries(payload)) {
     const spec = fields.get(k);
-    if (!spec && !keep.includes(k)) continue;
+    if (!spec && !keep.includes(k)) {
+      dropped(k);
+      continue;
+    }
     const max = spec?.length;
     if (typeof v === "string" && max !== undefined && max > 0 && v.length > max) {
       out[k] = v.slice(0, max);
@@ -135,7 +141,8 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>): Pr
     namedAccount: new Map(),
     lead: new Map(),
   };
-  const fit = (kind: WritableKind, payload: MarketoPayload) => fitFields(payload, ctx.filters[kind], KEEP[kind]);
+  const fit = (kind: WritableKind, payload: MarketoPayload) =>
+    fitFields(payload, ctx.filters[kind], KEEP[kind], (field) => ctx.dropped.add(`${kind}.${field}`));
   const add = (
     kind: WritableKind,
     key: string,
