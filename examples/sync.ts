@@ -200,6 +200,9 @@ const line = (summary: RunSummary) => {
     ...parts,
     `  Marketo calls ${summary.marketoCalls} (writes ${summary.marketoWriteCalls}), quota left ${summary.quotaLeft}` +
       (summary.readOnly.length ? `, read-only: ${summary.readOnly.map((r) => r.object).join(", ")}` : ""),
+    ...(summary.droppedFields.length
+      ? [`  not sent (this instance has no such field): ${summary.droppedFields.join(", ")}`]
+      : []),
   ];
 };
 
