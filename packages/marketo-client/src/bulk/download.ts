@@ -44,6 +44,8 @@ export async function* downloadFile(options: DownloadFileOptions): AsyncGenerato
   const hash = createHash("sha256");
   let received = 0;
   let failures = 0;
+  // Consecutive 404s: a Completed job whose file keeps answering 404 is past Marketo's 7-day file retention.
+  let notFound = 0;
 
   for (;;) {
     if (fileSize !== undefined && received >= fileSize) break;
@@ -59,6 +61,7 @@ export async function* downloadFile(options: DownloadFileOptions): AsyncGenerato
         const status = httpStatusOf(err);
         if (status === 416) return truncated(options, received);
         // 404 right after Completed: the file is not served yet; try again shortly.
+        if (status === 404) notFound++;
         if (status === 404 || (isMarketoError(err) && err.retryable)) throw new ResumeNeeded(String(err));
         throw err;
       }
@@ -67,9 +70,11 @@ export async function* downloadFile(options: DownloadFileOptions): AsyncGenerato
         return truncated(options, received);
       }
       if (res.status === 404) {
+        notFound++;
         await res.body?.cancel();
         throw new ResumeNeeded("file not ready (404)");
       }
+      notFound = 0;
       if (res.status !== 200 && res.status !== 206) {
         const text = (await res.text()).slice(0, 200);
         throw new MarketoBulkDownloadError(`File download answered HTTP ${res.status}: ${text}`, {
@@ -135,6 +140,12 @@ export async function* downloadFile(options: DownloadFileOptions): AsyncGenerato
     if (ended && received === before) return truncated(options, received);
     if (received > before) failures = 0;
     else failures++;
+    if (failures > options.maxResumeAttempts && notFound >= failures) {
+      throw new MarketoBulkDownloadError(
+        `The file of completed job keeps answering 404: Marketo keeps export files 7 days, so it is gone; export its window again`,
+        { code: "BULK_FILE_GONE", retryable: false, status: 404, ...options.errorContext() },
+      );
+    }
     if (failures > options.maxResumeAttempts) {
       throw new MarketoBulkDownloadError(
         `File download failed ${failures} times in a row at byte ${received}${fileSize !== undefined ? ` of ${fileSize}` : ""}`,

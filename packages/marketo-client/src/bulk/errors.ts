@@ -94,7 +94,12 @@ export class MarketoCsvError extends MarketoBulkError {
   }
 }
 
-/** The download broke off and could not be resumed within `maxResumeAttempts`. Code `"BULK_DOWNLOAD"`, retryable. */
+/**
+ * The download broke off and could not be resumed within `maxResumeAttempts` (code `"BULK_DOWNLOAD"`, retryable), or
+ * the file of a completed job keeps answering 404 because Marketo's 7-day retention is over (code
+ * `"BULK_FILE_GONE"`, not retryable; a resume from `state` creates a new job for the window when none of its rows
+ * were delivered).
+ */
 export class MarketoBulkDownloadError extends MarketoBulkError {}
 
 /** Records where the extract stood on an error raised below the extract loop (internal). */

@@ -1,7 +1,7 @@
 import { isMarketoError } from "../errors.js";
 import { parseBatches } from "./csv.js";
 import { downloadFile } from "./download.js";
-import { attachState, MarketoBulkError, MarketoBulkJobFailedError } from "./errors.js";
+import { attachState, MarketoBulkDownloadError, MarketoBulkError, MarketoBulkJobFailedError } from "./errors.js";
 import {
   cancelJob,
   classify1029,
@@ -328,15 +328,29 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       },
       errorContext,
     });
-    for await (const rows of parseBatches(chunks, {
-      format: state.format,
-      nullLiteral: this.#o.nullLiteral,
-      stripNul: this.#o.stripNul,
-      skipRows: job.rowsDelivered,
-      expectedRows: this.#o.verifyRecordCount ? status.numberOfRecords : undefined,
-      errorContext,
-    })) {
-      yield { job, rows };
+    try {
+      for await (const rows of parseBatches(chunks, {
+        format: state.format,
+        nullLiteral: this.#o.nullLiteral,
+        stripNul: this.#o.stripNul,
+        skipRows: job.rowsDelivered,
+        expectedRows: this.#o.verifyRecordCount ? status.numberOfRecords : undefined,
+        errorContext,
+      })) {
+        yield { job, rows };
+      }
+    } catch (err) {
+      if (err instanceof MarketoBulkDownloadError && err.code === "BULK_FILE_GONE" && job.rowsDelivered === 0) {
+        const warning = `The file of bulk export job ${exportId} is gone (past Marketo's 7-day retention); a resume creates a new job for its window`;
+        state.warnings.push(warning);
+        this.#ctx.logger.warn({ exportId }, warning);
+        job.exportId = undefined;
+        job.status = "pending";
+        job.bytesReceived = 0;
+        job.fileSize = undefined;
+        job.fileChecksum = undefined;
+      }
+      throw err;
     }
   }
 }

@@ -192,4 +192,20 @@ describe("bulk file download faults", () => {
     const unchecked = await collect(h.bulk.leads.extract({ filter }, { poll, verifyRecordCount: false }));
     expect(unchecked.map((r) => r["id"])).toEqual(leads.slice(0, 10).map((l) => l.id));
   });
+
+  it("reports a file past Marketo's retention (404 on a completed job) as BULK_FILE_GONE; a resume recreates the job", async () => {
+    const leads = makeLeads(8);
+    h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { faults: { expireFiles: true } } });
+    const { error } = await failure(h.bulk.leads.extract({ filter }, { poll, maxResumeAttempts: 2 }));
+    expect(error).toBeInstanceOf(MarketoBulkDownloadError);
+    const gone = error as MarketoBulkDownloadError;
+    expect(gone.code).toBe("BULK_FILE_GONE");
+    expect(gone.retryable).toBe(false);
+    expect(gone.state?.jobs[0]).toMatchObject({ status: "pending", exportId: undefined });
+    expect(h.sim.inspect().fileRequests.map((r) => r.status)).toEqual([404, 404, 404]);
+    h.sim.configure({ faults: { expireFiles: false } });
+    const rows = await collect(h.bulk.leads.extract({ filter }, { poll, resumeFrom: gone.state }));
+    expect(rows).toEqual(leads.map((l) => asRow(l)));
+    expect(h.sim.inspect().jobs).toHaveLength(2);
+  });
 });

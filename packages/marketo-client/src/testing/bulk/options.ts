@@ -21,6 +21,8 @@ export interface BulkSimulatorFaults {
    * `awkwardValue`; the source data stays as it is).
    */
   awkwardValues?: boolean | undefined;
+  /** Files of completed jobs answer 404, as after Marketo's 7-day file retention. */
+  expireFiles?: boolean | undefined;
   /** The next N jobs end `Failed` instead of `Completed`. */
   failJobs?: number | undefined;
 }

@@ -455,6 +455,10 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
       record(404);
       return plain(404, "File not ready");
     }
+    if (opts.faults?.expireFiles) {
+      record(404);
+      return plain(404, "File not found");
+    }
     const total = job.fileSize as number;
     const servable = job.servable ?? total;
     let from = 0;
