@@ -3,7 +3,7 @@ import type { TokenManager } from "./auth/token-manager.js";
 import type { EntityKind, QadBackend } from "./backend.js";
 import { resolveBrowseOptions } from "./browse/browse.js";
 import { type ResolvedDeps, resolveDeps } from "./deps.js";
-import { QadConfigError } from "./errors.js";
+import { isQadError, QadConfigError } from "./errors.js";
 import { checkOptions, type QadClientOptions } from "./options.js";
 import { PathPolicy } from "./path-policy.js";
 import { checkPathSyntax } from "./paths.js";
@@ -139,8 +139,12 @@ export class QadClient {
   }
 
   /**
-   * The backend in use; with protocol `"auto"` the first call probes REST and falls back to QXtend. The
-   * decision is kept for the client's lifetime.
+   * The backend in use. With protocol `"auto"` the first call probes REST (`restProbePath`, authenticated) and
+   * falls back to QXtend only when REST is not there: connection refused or unknown host, HTTP 404/405/501, or a
+   * non-JSON (HTML/XML) answer, from the token endpoint or the probe. When REST is there but fails, the typed
+   * error surfaces instead ({@link QadAuthError} for refused credentials or a 401 after renewal,
+   * {@link QadPermissionError} for 403, {@link QadHttpError} for 5xx/timeouts after retries) and the next call
+   * probes again. The decision, with its reason, is logged at info and kept for the client's lifetime.
    */
   backend(): Promise<QadBackend> {
     this.#backend ??= this.#pickBackend().catch((e: unknown) => {
@@ -193,8 +197,32 @@ export class QadClient {
     if (protocol === "rest") return this.#rest!;
     const qxtend = () => this.#qxtend!;
     if (protocol === "qxtend") return qxtend();
-    if (await this.#rest!.available()) return this.#rest!;
-    this.#deps.logger.info({}, "qad REST not available, using QXtend");
+    const log = this.#deps.logger;
+    let probe: Awaited<ReturnType<RestBackend["probe"]>>;
+    try {
+      probe = await this.#rest!.probe();
+    } catch (e) {
+      // REST is there but refused or failed: a misconfiguration (or outage) to surface, not a reason to switch.
+      const err = isQadError(e) ? { code: e.code, status: e.status, message: e.message } : { message: String(e) };
+      log.info(
+        {
+          protocol: "auto",
+          chosen: "none",
+          reason: `REST answered but failed (${err.code ?? "error"}${err.status ? ` ${err.status}` : ""}); not falling back to QXtend`,
+          err,
+        },
+        "qad protocol auto: REST probe failed",
+      );
+      throw e;
+    }
+    if (probe.available) {
+      log.info({ protocol: "auto", chosen: "rest", reason: probe.reason }, "qad protocol auto: using REST");
+      return this.#rest!;
+    }
+    log.info(
+      { protocol: "auto", chosen: "qxtend", reason: `REST not there: ${probe.reason}` },
+      "qad protocol auto: using QXtend",
+    );
     return qxtend();
   }
 }

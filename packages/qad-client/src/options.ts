@@ -59,9 +59,14 @@ export interface QadClientOptions extends RuntimeDeps {
   retry?: RetryOptions;
   /** Per-attempt timeout in ms. @default 60000 */
   timeoutMs?: number;
-  /** Path probed by protocol "auto" to see whether REST answers. @default "api/qracore/securityControl" */
+  /**
+   * Path probed (authenticated GET) by protocol "auto" to see whether REST is there. Only "not there" answers
+   * (connection refused, unknown host, 404/405/501, a non-JSON page) fall back to QXtend; auth and permission
+   * failures surface as their typed errors. `false` skips the probe and uses REST.
+   * @default "api/qracore/securityControl"
+   */
   restProbePath?: string | false;
-  /** QXtend (on-prem SOAP) settings, for protocol "qxtend" or "auto". */
+  /** QXtend (on-prem SOAP) settings, for protocol "qxtend" or "auto"; validated by the constructor. */
   qxtend?: QxtendOptions;
   /** Extra headers on every REST request (never put secrets you would not want logged by a proxy). */
   headers?: Record<string, string>;

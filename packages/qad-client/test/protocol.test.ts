@@ -1,4 +1,5 @@
-import { type Customer, QadClient, QadConfigError, type QadInvalidRecord } from "@ml/qad-client";
+import { type AddressInfo, createServer } from "node:net";
+import { type Customer, QadAuthError, QadClient, QadConfigError, type QadInvalidRecord } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -35,18 +36,30 @@ describe("protocol selection", () => {
     expect(poll.checkpoint().highWater).not.toBeNull();
   });
 
-  it("auto uses REST when it answers and QXtend when it does not", async () => {
+  it("auto uses REST when it answers, QXtend when it is not there, and surfaces refused credentials", async () => {
     const rest = new QadClient({ ...sim.clientOptions, protocol: "auto" });
     expect(await rest.protocol()).toBe("rest");
-    // A REST face that refuses the probe (wrong credentials on a tenant without REST access) → QXtend.
+    // Nothing listening where REST should be (a port just released: connection refused) → QXtend.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
     const fallback = new QadClient({
+      ...sim.clientOptions,
+      tenantUrl: `http://127.0.0.1:${port}/clouderp`,
+      protocol: "auto",
+      retry: { maxRetries: 0 },
+    });
+    expect(await fallback.protocol()).toBe("qxtend");
+    expect(await all(fallback.customers.list({ invalid: "emit" }))).toHaveLength(30);
+    // A REST face that refuses the credentials is a misconfiguration to see, not a reason to switch protocol.
+    const wrong = new QadClient({
       ...sim.clientOptions,
       protocol: "auto",
       auth: { kind: "session", username: "nobody", password: "wrong" },
       retry: { maxRetries: 0 },
     });
-    expect(await fallback.protocol()).toBe("qxtend");
-    expect(await all(fallback.customers.list({ invalid: "emit" }))).toHaveLength(30);
+    await expect(wrong.protocol()).rejects.toBeInstanceOf(QadAuthError);
   });
 
   it("bad qxtend options fail in the constructor (qxtend and auto), with no password in the message", () => {

@@ -34,11 +34,14 @@ function asAuthError(e: unknown, what: string): never {
         ...(e.status !== undefined ? { status: e.status } : {}),
         ...(e.request ? { request: e.request } : {}),
         retryable: false,
+        // The cause is the transport's error (redacted request, no body sent): it says what the endpoint answered.
+        cause: e,
       });
     }
     throw new QadAuthError(`${what} failed: ${e.message}`, {
       ...(e.status !== undefined ? { status: e.status } : {}),
       ...(e.request ? { request: e.request } : {}),
+      cause: e,
     });
   }
   throw new QadAuthError(`${what} failed`);

@@ -3,10 +3,11 @@ import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
 import { browseCount, browsePages, type ResolvedBrowseOptions } from "../browse/browse.js";
 import { type BrowseFilter, where } from "../browse/filter.js";
 import type { ResolvedDeps } from "../deps.js";
-import { isQadError, QadResponseParseError } from "../errors.js";
+import { QadResponseParseError } from "../errors.js";
 import { uuidFrom } from "../internal/uuid.js";
 import type { PathPolicy } from "../path-policy.js";
 import type { Transport } from "../transport.js";
+import { restAbsenceReason } from "./absence.js";
 import type { RestEntityConfig } from "./entities.js";
 import { mapRestRow } from "./mapping.js";
 
@@ -115,14 +116,28 @@ export class RestBackend implements QadBackend {
 
   /** True when the REST face answers (the probe path returns JSON with a valid token). */
   async available(signal?: AbortSignal): Promise<boolean> {
-    if (this.o.probePath === false) return true;
+    return (await this.probe(signal)).available;
+  }
+
+  /**
+   * Probes REST with `probePath` (authenticated, so the token endpoint is exercised too). Resolves
+   * `{ available: false, reason }` only when REST is not there (connection refused, unknown host, HTTP
+   * 404/405/501, a non-JSON page); rejects with the typed error when REST is there but failing (401 after
+   * renewal, 403, wrong credentials, 5xx or timeouts after retries), so protocol "auto" does not hide it.
+   * @internal
+   */
+  async probe(
+    signal?: AbortSignal,
+  ): Promise<{ available: true; reason: string } | { available: false; reason: string }> {
+    if (this.o.probePath === false) return { available: true, reason: "probe disabled (restProbePath: false)" };
     try {
       await this.o.transport.request({ method: "GET", path: this.o.probePath, ...(signal ? { signal } : {}) });
-      return true;
+      return { available: true, reason: `${this.o.probePath} answered` };
     } catch (e) {
       if (signal?.aborted) throw e;
-      this.o.deps.logger.info({ err: isQadError(e) ? e.code : "unknown" }, "qad REST probe failed");
-      return false;
+      const reason = restAbsenceReason(e);
+      if (reason === undefined) throw e;
+      return { available: false, reason };
     }
   }
 
