@@ -69,7 +69,7 @@ export {
 } from "./records/documents.js";
 export { customerKey, type EntityRecordMap, recordKey } from "./records/entities.js";
 export { isQadInvalidRecord, QadInvalidRecord } from "./records/invalid-record.js";
-export { EntityResource, type ListOptions, type QadList } from "./resources/entity-resource.js";
+export { EntityResource, type ListOptions, type QadList, type QadPage } from "./resources/entity-resource.js";
 export { DEFAULT_REST_ENTITIES, type RestEntitiesOptions, type RestEntityConfig } from "./rest/entities.js";
 export type { RetryOptions } from "./retry.js";
 export { parseTenantUrl, type TenantUrlOptions } from "./tenant.js";

@@ -9,6 +9,7 @@ import type {
   QadError,
   QadInvalidRecord,
   QadList,
+  QadPage,
   QadPoll,
   Supplier,
 } from "@ml/qad-client";
@@ -24,7 +25,10 @@ describe("public types", () => {
     expectTypeOf(qad.customers.list()).toEqualTypeOf<QadList<Customer>>();
     expectTypeOf(qad.customers.list({ invalid: "emit" })).toEqualTypeOf<QadList<Customer | QadInvalidRecord>>();
     expectTypeOf(qad.items.list()).toEqualTypeOf<QadList<Item>>();
-    expectTypeOf(qad.suppliers.list().pages()).toEqualTypeOf<AsyncIterable<Supplier[]>>();
+    expectTypeOf(qad.suppliers.list().pages()).toEqualTypeOf<AsyncIterable<QadPage<Supplier>>>();
+    // Still usable wherever a page was a plain array.
+    expectTypeOf(qad.suppliers.list().pages()).toExtend<AsyncIterable<Supplier[]>>();
+    expectTypeOf<QadPage<Supplier>["warnings"]>().toEqualTypeOf<string[]>();
   });
 
   it("changes() is an async iterable with a JSON checkpoint", () => {

@@ -1,5 +1,5 @@
 import type { EntityKind, QadBackend } from "../backend.js";
-import { QadConfigError } from "../errors.js";
+import { QadConfigError, type QadQxtendMessage } from "../errors.js";
 import { type ChangesOptions, createPoll, type QadPoll } from "../polling/changes.js";
 import { instantOfDate, parseCheckpoint, type QadCheckpoint, type QadInstant } from "../polling/checkpoint.js";
 import type { EntityRecordMap } from "../records/entities.js";
@@ -19,10 +19,33 @@ export interface ListOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * One page of a list read: an array of records, plus what the server said about the page beyond its rows.
+ */
+export interface QadPage<T> extends Array<T> {
+  /**
+   * Warnings the server attached to this page, as readable strings. Over QXtend: the `temp_err_msg` rows of an
+   * answer with `result` warning (`"<number>: <description> (field <field>)"`, parts present when given); they are
+   * also logged at warn. Over REST: always empty.
+   */
+  warnings: string[];
+}
+
 /** A list read: `for await` over records, or `.pages()` for whole pages. */
 export interface QadList<T> extends AsyncIterable<T> {
-  /** The same read, page by page (each page validated as a whole). */
-  pages(): AsyncIterable<T[]>;
+  /** The same read, page by page (each page validated as a whole), with the page's {@link QadPage.warnings}. */
+  pages(): AsyncIterable<QadPage<T>>;
+}
+
+/** Readable form of the warning rows a backend page may carry (QXtend pages do). */
+function pageWarnings(page: unknown): string[] {
+  const rows = (page as { warnings?: unknown }).warnings;
+  if (!Array.isArray(rows)) return [];
+  return rows.map((m: QadQxtendMessage) => {
+    const n = m.number === undefined ? "" : `${m.number}: `;
+    const f = m.field ? ` (field ${m.field})` : "";
+    return `${n}${m.description}${f}`;
+  });
 }
 
 /** @internal */
@@ -55,7 +78,7 @@ export class EntityResource<K extends EntityKind> {
     const kind = this.kind;
     const ctx = this.ctx;
     const since = options.modifiedSince instanceof Date ? instantOfDate(options.modifiedSince) : options.modifiedSince;
-    async function* pages(): AsyncGenerator<(EntityRecordMap[K] | QadInvalidRecord)[]> {
+    async function* pages(): AsyncGenerator<QadPage<EntityRecordMap[K] | QadInvalidRecord>> {
       const b = await ctx.backend();
       for await (const page of b.pages(kind, {
         pageSize: options.pageSize ?? ctx.pageSize,
@@ -68,7 +91,7 @@ export class EntityResource<K extends EntityKind> {
           if (isQadInvalidRecord(v) && options.invalid !== "emit") throw toValidationError(kind, v);
           out.push(v);
         }
-        yield out;
+        yield Object.assign(out, { warnings: pageWarnings(page) });
       }
     }
     return {
