@@ -203,7 +203,6 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
 
   /** Holds the lease for the duration of `body`, renewing it; a lost lease stops the run gracefully. */
   const withLease = async (
-    trigger: RunSummary["trigger"],
     signal: AbortSignal | undefined,
     body: (ctx: {
       runId: string;
@@ -361,7 +360,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     readBack(accounts, opts, { tenant, gateway, store, emitter, logger, now: () => clock.now(), fence, signal });
 
   const runSync = (trigger: "manual" | "schedule", runOptions: RunOptions = {}) =>
-    withLease(trigger, runOptions.signal, async ({ runId, lease, stop, leaseLost }) => {
+    withLease(runOptions.signal, async ({ runId, lease, stop, leaseLost }) => {
       const run = await newRun(runId, trigger);
       const caps = new CapabilityTracker(gateway, emitter, logger);
       let failure: ErrorInfo | undefined;
@@ -598,7 +597,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     });
 
   const replay = (selector: ReplaySelector = {}, runOptions: RunOptions = {}) =>
-    withLease("replay", runOptions.signal, async ({ runId, lease, stop }) => {
+    withLease(runOptions.signal, async ({ runId, lease, stop }) => {
       const run = await newRun(runId, "replay");
       const caps = new CapabilityTracker(gateway, emitter, logger);
       const execCtx = { tenant, runId, gateway, capabilities: caps, now: () => clock.now(), isFatal };
