@@ -1,5 +1,5 @@
 import type { ResolvedDeps } from "../deps.js";
-import { isQadError, QadAuthError, QadHttpError } from "../errors.js";
+import { isQadError, QadAuthError, type QadError, QadHttpError, QadResponseParseError } from "../errors.js";
 import { checkPathSyntax } from "../paths.js";
 import type { Transport } from "../transport.js";
 import { jwtExpiryMs } from "./jwt.js";
@@ -24,7 +24,49 @@ function expiryOf(token: string, expiresIn: unknown, now: number): number | unde
   return jwtExpiryMs(token);
 }
 
-/** Auth failures are re-thrown as QadAuthError without any request body (which held the password). */
+/** The socket error code (ECONNREFUSED, ENOTFOUND...) somewhere in a cause chain, when any. */
+function networkCode(e: unknown): string | undefined {
+  let c: unknown = e;
+  for (let depth = 0; depth < 8 && c !== null && typeof c === "object"; depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z_]+$/.test(code)) return code;
+    const inner = (c as { errors?: unknown }).errors;
+    if (Array.isArray(inner)) {
+      for (const x of inner) {
+        const ic = (x as { code?: unknown } | null)?.code;
+        if (typeof ic === "string" && /^E[A-Z_]+$/.test(ic)) return ic;
+      }
+    }
+    c = (c as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * What the token endpoint answered (status, content type, socket error code), as a cause safe to keep: without the
+ * response body (it may hold a token) and without the fetch error (its Request holds the password in its body).
+ */
+function answerSummary(e: QadError): QadError {
+  const net = networkCode(e.cause);
+  const opts = {
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(e.request ? { request: e.request } : {}),
+    retryable: e.retryable,
+    ...(net ? { cause: Object.assign(new Error(`network error ${net}`), { code: net }) } : {}),
+  };
+  if (e instanceof QadResponseParseError) {
+    return new QadResponseParseError(e.message, {
+      ...opts,
+      ...(e.contentType !== undefined ? { contentType: e.contentType } : {}),
+    });
+  }
+  return new QadHttpError(e.message, opts);
+}
+
+/**
+ * Auth failures are re-thrown as QadAuthError without any request body (which held the password) or response
+ * body; the cause is a summary of what the endpoint answered (protocol "auto" reads it).
+ */
 function asAuthError(e: unknown, what: string): never {
   if (isQadError(e)) {
     // The token request already had its retries; marking this final keeps the data request's retry layer from
@@ -34,14 +76,13 @@ function asAuthError(e: unknown, what: string): never {
         ...(e.status !== undefined ? { status: e.status } : {}),
         ...(e.request ? { request: e.request } : {}),
         retryable: false,
-        // The cause is the transport's error (redacted request, no body sent): it says what the endpoint answered.
-        cause: e,
+        cause: answerSummary(e),
       });
     }
     throw new QadAuthError(`${what} failed: ${e.message}`, {
       ...(e.status !== undefined ? { status: e.status } : {}),
       ...(e.request ? { request: e.request } : {}),
-      cause: e,
+      cause: answerSummary(e),
     });
   }
   throw new QadAuthError(`${what} failed`);

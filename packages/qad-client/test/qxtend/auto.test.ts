@@ -119,6 +119,35 @@ describe('protocol "auto" falls back to QXtend only when REST is not there', () 
     expect(JSON.stringify(logs)).not.toContain("wrong-pw");
   });
 
+  it("the cause chain of a token failure keeps what the endpoint answered, never its body or the sent password", async () => {
+    // A token endpoint that answers a token under the wrong content type: the client cannot read it, and the
+    // error (with its causes) must not carry the token text nor the request that carried the password.
+    const other = await notQad(200, "text/html", '{"access_token":"tok-SECRET-123"}');
+    try {
+      const qad = new QadClient({
+        ...sim.clientOptions,
+        tenantUrl: other.url,
+        auth: { kind: "password", clientId: "c", username: "u", password: "pw-SECRET-456" },
+        sleep: noWait,
+      });
+      const err = await collect(qad.customers.list()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(QadAuthError);
+      const seen: unknown[] = [];
+      for (let c: unknown = err; c !== undefined && c !== null; c = (c as { cause?: unknown }).cause) seen.push(c);
+      expect(seen.length).toBeGreaterThan(1); // what the endpoint answered is kept as the cause
+      for (const c of seen) {
+        const own = Object.fromEntries(Object.entries(c as object));
+        expect(JSON.stringify({ ...own, message: (c as Error).message })).not.toMatch(/SECRET/);
+        for (const v of Object.values(own)) expect(v).not.toBeInstanceOf(Request);
+      }
+    } finally {
+      await new Promise<void>((r) => other.server.close(() => r()));
+    }
+  });
+
   it("a token rejected again after renewal (401) surfaces as QadAuthError", async () => {
     let issued = 0;
     const qad = new QadClient({
