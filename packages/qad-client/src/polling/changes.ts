@@ -20,7 +20,8 @@ export interface ChangesOptions {
   invalid?: InvalidRowMode;
   /**
    * Seconds re-read below the last high-water mark, to catch records committed late or stamped in the same
-   * second as the last one seen. Records already delivered are skipped by key + last-modified + hash.
+   * second as the last one seen. Records already delivered are skipped by key + last-modified + hash. Over a
+   * day-granular backend (QXtend) the re-read covers whole days: the day the window starts in through today.
    * @default 900
    */
   overlapSeconds?: number;
