@@ -643,7 +643,7 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
     count: () => store.records.size,
     find: (field, value) => store.findBy([field], [value]).map((r) => ({ ...r })),
     seed: (records) => records.map((r) => ({ ...store.insert(r, new Date(now()).toISOString()) })),
-    clear: () => store.records.clear(),
+    clear: () => store.clear(),
   });
 
   const inspect = (): SimInspection => {
@@ -732,9 +732,7 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
             });
             return { ...stored };
           }),
-        clear: () => {
-          activities.items.length = 0;
-        },
+        clear: () => activities.clear(),
       },
     },
     tokens: {

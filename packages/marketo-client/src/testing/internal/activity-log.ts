@@ -42,6 +42,25 @@ export class ActivityLog {
     return stored;
   }
 
+  /** Removes every activity (ids keep counting up). */
+  clear(): void {
+    this.items.length = 0;
+  }
+
+  /** Index of the first activity strictly after `c`: a binary search, as `items` is kept in (date, id) order. */
+  #firstAfter(c: Cursor): number {
+    let lo = 0;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const a = this.items[mid]!;
+      const t = Date.parse(a.activityDate);
+      if (t > c.t || (t === c.t && a.id > c.id)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
   /**
    * One page: scans at most `scan` activities after the cursor and returns those matching, up to `batchSize`. Pages can
    * therefore be short (even empty) while more activities exist, as Marketo's are.
@@ -54,11 +73,7 @@ export class ActivityLog {
   ): { items: StoredActivity[]; nextPageToken: string; moreResult: boolean } | undefined {
     const cursor = decodeCursor(token);
     if (!cursor) return undefined;
-    let i = this.items.findIndex((a) => {
-      const t = Date.parse(a.activityDate);
-      return t > cursor.t || (t === cursor.t && a.id > cursor.id);
-    });
-    if (i < 0) i = this.items.length;
+    let i = this.#firstAfter(cursor);
     const items: StoredActivity[] = [];
     let last: Cursor = cursor;
     let scanned = 0;

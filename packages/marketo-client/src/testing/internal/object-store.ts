@@ -57,10 +57,58 @@ export function normKey(values: unknown[]): string | undefined {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/** One object type's records. Records are plain objects; the id field is always present. */
+/** Bucket key of records lacking a value in one of an index's fields (`normKey` is `undefined` for them). */
+const NO_KEY = "\u0000none";
+
+/**
+ * Records grouped by their normalised value of one field tuple, kept in step with every insert, update and delete, so
+ * a lookup costs O(1) plus the matches instead of a scan of every record. `dupes` counts records sharing a (defined)
+ * key with an earlier one, which is what inspection reports as duplicates.
+ */
+class FieldIndex {
+  readonly fields: string[];
+  readonly buckets = new Map<string, Set<Record<string, unknown>>>();
+  dupes = 0;
+
+  constructor(fields: string[]) {
+    this.fields = fields;
+  }
+
+  keyOf(rec: Record<string, unknown>): string {
+    return normKey(this.fields.map((f) => rec[f])) ?? NO_KEY;
+  }
+
+  add(rec: Record<string, unknown>, key = this.keyOf(rec)): void {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(key, bucket);
+    }
+    if (bucket.size > 0 && key !== NO_KEY) this.dupes++;
+    bucket.add(rec);
+  }
+
+  delete(rec: Record<string, unknown>, key = this.keyOf(rec)): void {
+    const bucket = this.buckets.get(key);
+    if (!bucket?.delete(rec)) return;
+    if (bucket.size > 0 && key !== NO_KEY) this.dupes--;
+    if (bucket.size === 0) this.buckets.delete(key);
+  }
+}
+
+/**
+ * One object type's records. Records are plain objects; the id field is always present. Lookups go through indexes
+ * (one per field tuple asked for, built on first use, the dedupe fields always), maintained on every write, so a sync
+ * or read by filter costs O(1) per record whatever the number of records stored.
+ */
 export class ObjectStore {
   readonly spec: SimObjectSpec;
-  readonly records = new Map<string, Record<string, unknown>>();
+  readonly #records = new Map<string, Record<string, unknown>>();
+  /** Insertion order of each record: several matches come back in it, as a scan of `#records` returned them. */
+  readonly #order = new WeakMap<Record<string, unknown>, number>();
+  #inserted = 0;
+  readonly #indexes = new Map<string, FieldIndex>();
+  readonly #dedupe: FieldIndex;
   #nextId = 1;
   #guidSeq = 1;
   readonly #guidPrefix: string;
@@ -70,6 +118,39 @@ export class ObjectStore {
   constructor(spec: SimObjectSpec, guidPrefix: string) {
     this.spec = spec;
     this.#guidPrefix = guidPrefix;
+    this.#dedupe = this.#index(spec.dedupeFields);
+  }
+
+  /** Stored records by id (read-only: writes go through `insert`, `apply`, `remove` and `clear`, which keep the indexes). */
+  get records(): ReadonlyMap<string, Record<string, unknown>> {
+    return this.#records;
+  }
+
+  /** The index of a field tuple, built from the stored records on first use. */
+  #index(fields: string[]): FieldIndex {
+    const name = JSON.stringify(fields);
+    let index = this.#indexes.get(name);
+    if (!index) {
+      index = new FieldIndex(fields);
+      for (const r of this.#records.values()) index.add(r);
+      this.#indexes.set(name, index);
+    }
+    return index;
+  }
+
+  #sorted(recs: Iterable<Record<string, unknown>>): Record<string, unknown>[] {
+    const out = [...recs];
+    if (out.length > 1) out.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
+    return out;
+  }
+
+  /** Removes every record. */
+  clear(): void {
+    this.#records.clear();
+    for (const index of this.#indexes.values()) {
+      index.buckets.clear();
+      index.dupes = 0;
+    }
   }
 
   #newId(): { key: string; id: number | string } {
@@ -86,15 +167,22 @@ export class ObjectStore {
     return this.spec.fields.find((f) => f.name === name);
   }
 
-  /** Records whose `fields` match `values` (normalised). */
+  /** Records whose `fields` match `values` (normalised), in insertion order. */
   findBy(fields: string[], values: unknown[]): Record<string, unknown>[] {
     const want = normKey(values);
     if (want === undefined) return [];
-    const out: Record<string, unknown>[] = [];
-    for (const r of this.records.values()) {
-      if (normKey(fields.map((f) => r[f])) === want) out.push(r);
-    }
-    return out;
+    return this.#sorted(this.#index(fields).buckets.get(want) ?? []);
+  }
+
+  /**
+   * Records whose `fields` have any of the normalised `keys` (as `normKey` gives them; `undefined` matches records
+   * lacking one of the fields), in insertion order.
+   */
+  findByKeys(fields: string[], keys: Iterable<string | undefined>): Record<string, unknown>[] {
+    const index = this.#index(fields);
+    const hits = new Set<Record<string, unknown>>();
+    for (const k of new Set(keys)) for (const r of index.buckets.get(k ?? NO_KEY) ?? []) hits.add(r);
+    return this.#sorted(hits);
   }
 
   /** Validates one value; returns a reason for an invalid one. */
@@ -146,7 +234,9 @@ export class ObjectStore {
       createdAt: fields.createdAt ?? now,
       updatedAt: fields.updatedAt ?? now,
     };
-    this.records.set(key, rec);
+    this.#records.set(key, rec);
+    this.#order.set(rec, this.#inserted++);
+    for (const index of this.#indexes.values()) index.add(rec);
     return rec;
   }
 
@@ -179,12 +269,23 @@ export class ObjectStore {
       this.spec.idField === "id" ? { id: rec.id as number } : { marketoGUID: rec.marketoGUID as string };
     if (existing) {
       if (action === "createOnly") return skip(this.spec.existsCode, `${this.spec.displayName} already exists`);
+      // An update can change an indexed field (a lead's email when looked up by id): re-file the record under its new keys.
+      const before = [...this.#indexes.values()].map((index) => index.keyOf(existing));
       for (const [name, value] of Object.entries(input)) {
         if (name === this.spec.idField) continue;
         if (this.field(name)?.key && existing[name] !== undefined) continue;
         existing[name] = value;
       }
       existing.updatedAt = now;
+      let i = 0;
+      for (const index of this.#indexes.values()) {
+        const was = before[i++]!;
+        const is = index.keyOf(existing);
+        if (was !== is) {
+          index.delete(existing, was);
+          index.add(existing, is);
+        }
+      }
       return { seq, status: "updated", ...idOut(existing) };
     }
     if (action === "updateOnly") return skip(this.spec.notFoundCode, `${this.spec.displayName} not found`);
@@ -206,21 +307,15 @@ export class ObjectStore {
         status: "skipped",
         reasons: [{ code: this.spec.notFoundCode, message: `${this.spec.displayName} not found` }],
       };
-    this.records.delete(this.keyOf(rec));
+    this.#records.delete(this.keyOf(rec));
+    for (const index of this.#indexes.values()) index.delete(rec);
     return this.spec.idField === "id"
       ? { seq, status: "deleted", id: rec.id as number }
       : { seq, status: "deleted", marketoGUID: rec.marketoGUID as string };
   }
 
-  /** Records sharing a dedupe key with another record (must stay 0). */
+  /** Records sharing a dedupe key with another record (must stay 0); a counter kept by the dedupe index. */
   duplicates(): number {
-    const seen = new Map<string, number>();
-    for (const r of this.records.values()) {
-      const k = normKey(this.spec.dedupeFields.map((f) => r[f]));
-      if (k !== undefined) seen.set(k, (seen.get(k) ?? 0) + 1);
-    }
-    let dup = 0;
-    for (const n of seen.values()) if (n > 1) dup += n - 1;
-    return dup;
+    return this.#dedupe.dupes;
   }
 }

@@ -224,8 +224,8 @@ function read(state: RestState, store: ObjectStore, q: URLSearchParams): SimResp
   if (Number.isNaN(offset)) return err("1003", "Invalid nextPageToken");
   const fieldsParam = list(q, "fields");
   const lookup = filterType === "dedupeFields" ? spec.dedupeFields : [filterType];
-  const wanted = new Set(values.map((v) => normKey(lookup.length > 1 ? JSON.parse(v) : [v])));
-  const matches = [...store.records.values()].filter((r) => wanted.has(normKey(lookup.map((f) => r[f]))));
+  const wanted = values.map((v) => normKey(lookup.length > 1 ? JSON.parse(v) : [v]));
+  const matches = store.findByKeys(lookup, wanted);
   const slice = matches.slice(offset, offset + batchSize);
   const fields = fieldsParam.length > 0 ? fieldsParam : (spec.defaultReadFields ?? undefined);
   const result = slice.map((r, i) => {
