@@ -169,8 +169,10 @@ function checkKeyOrder(
 
 /**
  * Creates the QXtend Query Service backend (on-prem QAD Enterprise Edition). Options, including every configured
- * profile's mapping, are validated here once ({@link QadConfigError} on any problem, never quoting the password). Reads page by key, never by offset: each next page asks for
- * `<keyField> > "<last key>"` combined with the `modifiedSince` date filter.
+ * profile's mapping, are validated here once ({@link QadConfigError} on any problem, never quoting the password).
+ * Reads page by key, never by offset: each next page asks for `<keyField> > "<last key>"` combined with the
+ * `modifiedSince` date filter. A read ends at an empty page or at a page shorter than an earlier one (a profile
+ * may cap MaxRows below the page size, so one short page alone proves nothing).
  *
  * QXtend dates are day-granular: `modifiedSince.time` cannot be expressed, so the read returns every row modified
  * on/after that day (a superset; the incremental layer above dedupes), and each row's `lastModified.time` is 0.
@@ -229,6 +231,10 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
     const settings = settingsFor(p);
     const sinceDate = req.modifiedSince?.date;
     let afterKey: string | undefined;
+    // A profile may cap MaxRows below the page size, so a short page alone does not prove the end: only an empty
+    // page, or one shorter than an earlier page of this read (the cap is constant), does.
+    let largest = 0;
+    let capWarned = false;
     for (;;) {
       if (req.signal?.aborted) throw new QadAbortError("QXtend read aborted", { cause: req.signal.reason });
       const filter = buildQxtendFilter({
@@ -281,7 +287,16 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
           messageId: outcome.messageId,
         }) as QxtendPage;
       }
-      if (outcome.rows.length < req.pageSize) return;
+      const n = outcome.rows.length;
+      if (n === 0 || (n < req.pageSize && n < largest)) return;
+      if (n < req.pageSize && largest > 0 && !capWarned) {
+        capWarned = true;
+        deps.logger?.warn(
+          { entity, profile: p.profile, pageSize: req.pageSize, rows: n },
+          "QXtend profile returns fewer rows than MaxRows; paging on (set pageSize to the profile's limit to save a request)",
+        );
+      }
+      largest = Math.max(largest, n);
       const next = keys[keys.length - 1];
       // Even with keyOrder "trust", a cursor that does not move would re-read the same page forever.
       if (next === afterKey) {

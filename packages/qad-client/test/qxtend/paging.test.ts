@@ -78,6 +78,36 @@ describe("QXtend key-based paging over real HTTP", () => {
     }
   });
 
+  it("a profile capping MaxRows below the page size loses no rows (a short page ends the read only once the cap is known)", async () => {
+    const rows = new MemoryStore(makeCustomers(45, 6));
+    const s = await startQxtendServer(rows, { sharedSetCode: "SET1", maxRowsCap: 10 });
+    try {
+      const deps = testDeps();
+      const pages = await collect(createQxtendBackend(clientOptions(s.url), deps).pages("customers", { pageSize: 20 }));
+      expect(pages.map((p) => p.length)).toEqual([10, 10, 10, 10, 5]);
+      expect(new Set(pages.flat().map((r) => (r as { customerCode: string }).customerCode)).size).toBe(45);
+      // 5 < 10 (the largest page seen) proves the end: no extra request.
+      expect(s.handler.inspect().requests).toBe(5);
+      expect(deps.logs.filter((l) => l.level === "warn" && /MaxRows/.test(l.msg ?? ""))).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a first page shorter than the page size costs one more (empty) request to confirm the end", async () => {
+    const rows = new MemoryStore(makeCustomers(7, 8));
+    const s = await startQxtendServer(rows, { sharedSetCode: "SET1" });
+    try {
+      const pages = await collect(
+        createQxtendBackend(clientOptions(s.url), testDeps()).pages("customers", { pageSize: 20 }),
+      );
+      expect(pages.map((p) => p.length)).toEqual([7]);
+      expect(s.handler.inspect().requests).toBe(2);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a modifiedSince read combines the date filter with the key filter and returns exactly the rows on/after that day", async () => {
     const since = "2026-02-01";
     const expected = store.rows
