@@ -45,7 +45,8 @@ export interface ResolvedDeps {
   logger: Logger;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** A logger that drops everything (the default). @internal */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Real-time sleep that rejects on abort. */
 export const realSleep: Sleep = (ms, signal) =>
@@ -72,6 +73,6 @@ export function resolveDeps(deps: RuntimeDeps): ResolvedDeps {
     clock: deps.clock ?? { now: () => Date.now() },
     sleep: deps.sleep ?? realSleep,
     random: deps.random ?? Math.random,
-    logger: deps.logger ?? silent,
+    logger: deps.logger ?? silentLogger,
   };
 }

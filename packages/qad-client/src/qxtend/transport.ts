@@ -1,3 +1,4 @@
+import { type Logger, silentLogger } from "../deps.js";
 import {
   QadAbortError,
   QadAuthError,
@@ -6,21 +7,13 @@ import {
   type QadQxtendMessage,
   type QadRequestInfo,
 } from "../errors.js";
+import { uuidFrom } from "../internal/uuid.js";
+import { type ResolvedRetry, withRetry } from "../retry.js";
 import { buildQueryEnvelope, type QxtendQueryRequest } from "./envelope.js";
-import { type RetryPolicy, withRetry } from "./internal/retry.js";
 import { parseQueryResponse, type QxtendFault, type QxtendQueryResponse } from "./response.js";
 
-/** A pino-compatible logger (`debug/info/warn/error(obj, msg?)`). */
-export interface QxtendLogger {
-  /** Debug-level record. */
-  debug(obj: object, msg?: string): void;
-  /** Info-level record. */
-  info(obj: object, msg?: string): void;
-  /** Warn-level record. */
-  warn(obj: object, msg?: string): void;
-  /** Error-level record. */
-  error(obj: object, msg?: string): void;
-}
+/** A pino-compatible logger (`debug/info/warn/error(obj, msg?)`); the same shape as the client's {@link Logger}. */
+export type QxtendLogger = Logger;
 
 /** Injected environment of the QXtend backend (all required: the client passes its own). */
 export interface QxtendDeps {
@@ -40,7 +33,7 @@ export interface QxtendDeps {
 export interface TransportSettings {
   url: string;
   timeoutMs: number;
-  retry: RetryPolicy;
+  retry: ResolvedRetry;
   rowElement: string;
   redact: (text: string) => string;
   isTransientFault: (fault: QxtendFault) => boolean;
@@ -50,15 +43,6 @@ export interface TransportSettings {
 /** A page of raw rows with the answer's `result` and its non-error messages. @internal */
 export interface QueryOutcome extends QxtendQueryResponse {
   messageId: string;
-}
-
-/** RFC 4122 v4 UUID from the injected random source, so message ids are reproducible in tests. @internal */
-export function uuidFromRandom(random: () => number): string {
-  const b = Array.from({ length: 16 }, () => Math.floor(random() * 256) & 0xff);
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 function abortReason(signal: AbortSignal | undefined): boolean {
@@ -83,7 +67,7 @@ export async function runQuery(
   try {
     return await withRetry(
       async () => {
-        const messageId = `urn:uuid:${uuidFromRandom(deps.random)}`;
+        const messageId = `urn:uuid:${uuidFrom(deps.random)}`;
         const req = build(messageId);
         const envelope = buildQueryEnvelope(req);
         deps.logger?.debug(
@@ -148,9 +132,9 @@ export async function runQuery(
         return { ...parsed, messageId };
       },
       policy,
-      deps,
+      { sleep: deps.sleep, random: deps.random, logger: deps.logger ?? silentLogger },
       signal,
-      "query",
+      "QXtend query",
     );
   } catch (error) {
     if (abortReason(signal) && !(error instanceof QadAbortError)) {
