@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ENTITY_KINDS, type EntityKind } from "../backend.js";
 import { QadConfigError } from "../errors.js";
 import { CONTACT_FIELD_DEFAULTS, CUSTOMER_FIELD_DEFAULTS } from "./customer-mapping.js";
 import type { QXTEND_ENTITY_DEFAULTS } from "./entity-mapping.js";
@@ -101,16 +102,7 @@ export const qxtendOptionsSchema = z.object({
    * {@link QXTEND_ENTITY_DEFAULTS}); other entities need `rowElement`, `keyField`, `dateField` and `fields`.
    */
   profiles: z.partialRecord(
-    z.enum([
-      "customers",
-      "suppliers",
-      "purchaseOrders",
-      "supplierInvoices",
-      "glAccounts",
-      "costCenters",
-      "items",
-      "goodsReceipts",
-    ]),
+    z.enum(ENTITY_KINDS as readonly [EntityKind, ...EntityKind[]]),
     z.union([xmlName, qxtendProfileSchema]),
   ),
   /** Date format of Filter literals, which follows the QAD session's locale. @default "mm/dd/yy" */

@@ -178,24 +178,27 @@ export class RestBackend implements QadBackend {
             where("customerCode").eq(r.customerCode as string),
           ];
           const list: Row[] = [];
-          for await (const page of browsePages(
-            this.o.transport,
-            { ...this.o.browse, verifyEmptyFirstPage: false },
-            {
-              browseId,
-              pageSize: this.o.contactsPageSize,
-              filters,
-              callId: uuidFrom(this.o.deps.random),
-              ...(signal ? { signal } : {}),
-            },
-          )) {
-            list.push(...page);
-          }
+          for await (const page of this.#contactPages(browseId, filters, signal)) list.push(...page);
           out.set(keyOf(r), list);
         }),
       ),
     );
     return out;
+  }
+
+  /** Pages of the contacts browse for `filters` (an empty first page is legitimate here: no contacts). */
+  #contactPages(browseId: string, filters: readonly BrowseFilter[], signal?: AbortSignal) {
+    return browsePages(
+      this.o.transport,
+      { ...this.o.browse, verifyEmptyFirstPage: false },
+      {
+        browseId,
+        pageSize: this.o.contactsPageSize,
+        filters,
+        callId: uuidFrom(this.o.deps.random),
+        ...(signal ? { signal } : {}),
+      },
+    );
   }
 
   async #contactsFor(rows: Row[], browseId: string, signal?: AbortSignal): Promise<Map<string, Row[]>> {
@@ -213,17 +216,7 @@ export class RestBackend implements QadBackend {
         where("sharedSetCode").eq(set),
         where("customerCode").range(codes[0]!, codes[codes.length - 1]!),
       ];
-      for await (const page of browsePages(
-        this.o.transport,
-        { ...this.o.browse, verifyEmptyFirstPage: false },
-        {
-          browseId,
-          pageSize: this.o.contactsPageSize,
-          filters,
-          callId: uuidFrom(this.o.deps.random),
-          ...(signal ? { signal } : {}),
-        },
-      )) {
+      for await (const page of this.#contactPages(browseId, filters, signal)) {
         for (const c of page) {
           const k = keyOf(c);
           const list = out.get(k) ?? [];
