@@ -1,22 +1,13 @@
 import { type Customer, type Logger, QadAuthError, QadClient } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { manualClock } from "./support/manual-clock.js";
 
 let sim: QadSimulator | undefined;
 afterEach(async () => {
   await sim?.close();
   sim = undefined;
 });
-
-function manualClock(start = Date.parse("2026-03-02T09:00:00Z")) {
-  let t = start;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
 
 function capturingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];

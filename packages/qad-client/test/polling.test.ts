@@ -10,22 +10,13 @@ import {
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { seededRandom } from "../src/testing/random.js";
+import { manualClock } from "./support/manual-clock.js";
 
 let sim: QadSimulator | undefined;
 afterEach(async () => {
   await sim?.close();
   sim = undefined;
 });
-
-function manualClock(start = Date.parse("2026-03-02T09:00:00Z")) {
-  let t = start;
-  return {
-    now: () => t,
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
 
 type Item = Customer | QadInvalidRecord;
 const keyOf = (x: Item) => (isQadInvalidRecord(x) ? (x.key ?? "?") : `${x.sharedSetCode}/${x.customerCode}`);
