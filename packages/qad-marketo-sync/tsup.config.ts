@@ -1,7 +1,17 @@
 import { defineConfig } from "tsup";
 import { preset } from "../../scripts/tsup-preset.js";
 
-// Built against the sibling packages' published output (dist), not their sources.
+// Built against the sibling packages' published output (dist), not their sources. Database drivers and pg-boss are
+// optional peer dependencies: each subpath imports only its own.
 export default defineConfig(
-  preset({ index: "src/index.ts" }, [/^@ml\//]).map((o) => ({ ...o, tsconfig: "tsconfig.build.json" })),
+  preset(
+    {
+      index: "src/index.ts",
+      sqlite: "src/sqlite/index.ts",
+      postgres: "src/postgres/index.ts",
+      fleet: "src/fleet/index.ts",
+      testing: "src/testing/index.ts",
+    },
+    [/^@ml\//, "better-sqlite3", "pg", "pg-boss"],
+  ).map((o) => ({ ...o, tsconfig: "tsconfig.build.json" })),
 );

@@ -52,15 +52,23 @@ export type {
   AuditQuery,
   AuditStore,
   BatchCommit,
+  CarriedRecord,
+  CarryCause,
+  CarryQuery,
+  CarryState,
   Lease,
   LeaseAcquisition,
   Outcome,
+  PruneResult,
   RecordKind,
+  RecordRef,
+  RetentionPolicy,
   RunRecord,
   RunStatus,
   SyncedState,
   WritableKind,
 } from "./store/audit-store.js";
+export type { SealedQuery, SealedSecret, SecretStore } from "./store/secret-store.js";
 export type { MemoryStoreOptions } from "./store/memory-store.js";
 export { createMemoryStore } from "./store/memory-store.js";
 export type { OutcomeCounts, RunSummary } from "./summary.js";

@@ -73,8 +73,13 @@ export interface SyncedState {
   at: number;
 }
 
-/** Status of a run. */
-export type RunStatus = "running" | "completed" | "stopped" | "failed";
+/**
+ * Status of a run. `completed`: the source was read to its end and every record was written or accounted for;
+ * `degraded`: read to its end, but some writes failed and were carried forward (see {@link CarriedRecord});
+ * `stopped`: ended early on request (checkpoint saved up to the last recorded batch); `failed`: a fatal error, or
+ * every write failed (Marketo unreachable), with the reason in the summary.
+ */
+export type RunStatus = "running" | "completed" | "degraded" | "stopped" | "failed";
 
 /** One run as stored. */
 export interface RunRecord {
@@ -121,6 +126,8 @@ export interface BatchCommit {
   synced: SyncedState[];
   /** Checkpoint earned by this batch, saved in the same transaction. */
   checkpoint?: { name: string; value: JsonValue } | undefined;
+  /** Carried-forward records changed by this batch, in the same transaction: `put` upserts, `clear` deletes. */
+  carry?: { put?: CarriedRecord[] | undefined; clear?: RecordRef[] | undefined } | undefined;
   /** When set, the store refuses the whole batch (with `LeaseLostError`) unless this lease is still held. */
   fence?: Lease | undefined;
 }
@@ -137,13 +144,98 @@ export interface AuditQuery {
   kinds?: RecordKind[] | undefined;
   /** Only these outcomes. */
   outcomes?: Outcome[] | undefined;
+  /** Only rows recorded at or after this time (ms since epoch). */
+  since?: number | undefined;
   /** At most this many rows (in recording order). */
   limit?: number | undefined;
 }
 
+/** Identifies one record of one kind. */
+export interface RecordRef {
+  /** Kind. */
+  kind: WritableKind;
+  /** Record key (see {@link AuditEntry.key}). */
+  key: string;
+}
+
+/** Why a record is carried forward: its write failed, or its object was read-only (CRM sync) when it was due. */
+export type CarryCause = "failed" | "read_only";
+
+/** `pending`: retried by later runs; `dead`: gave up after the configured number of attempts (replay by hand). */
+export type CarryState = "pending" | "dead";
+
 /**
- * Storage of everything the engine must remember. Implementations: {@link createMemoryStore} here; SQLite and
- * PostgreSQL later. Every implementation must pass the contract suite in `test/support/audit-store-contract.ts`.
+ * A record that a run could not write, kept until a later run writes it (or it is superseded). One row per
+ * (tenant, kind, key): a newer failure of the same record replaces the older row, so a stale payload is never
+ * retried. Never holds a secret.
+ */
+export interface CarriedRecord extends RecordRef {
+  /** Key of the source customer it was mapped from. */
+  sourceKey: string;
+  /** The payload to write (the newest one that failed). */
+  payload: MarketoPayload;
+  /** Content hash of `payload`. */
+  hash: string;
+  /** Why it is carried. */
+  cause: CarryCause;
+  /** Pending or dead-lettered. */
+  state: CarryState;
+  /** Failed write attempts so far (read-only skips do not count). */
+  attempts: number;
+  /** When it was first carried forward (ms since epoch). */
+  firstAt: number;
+  /** When it was last attempted (ms since epoch). */
+  lastAt: number;
+  /** Not retried before this time (ms since epoch): the growing delay between attempts. */
+  nextAt: number;
+  /** The run of the last attempt. */
+  runId: string;
+  /** The last error (failed writes). */
+  error?: ErrorInfo | undefined;
+  /** The last reasons (read-only explanation, Marketo's reasons). */
+  reasons: Reason[];
+}
+
+/** Filter of {@link AuditStore.listCarried}, ordered by (kind, key). All given conditions must hold. */
+export interface CarryQuery {
+  /** Tenant pair. */
+  tenant: string;
+  /** Only this state. */
+  state?: CarryState | undefined;
+  /** Only these causes. */
+  causes?: CarryCause[] | undefined;
+  /** Only records due by this time (`nextAt <= dueBy`). */
+  dueBy?: number | undefined;
+  /** Only these kinds. */
+  kinds?: WritableKind[] | undefined;
+  /** Only these keys. */
+  keys?: string[] | undefined;
+  /** Keyset cursor: only records after this one in (kind, key) order. */
+  after?: RecordRef | undefined;
+  /** At most this many rows. */
+  limit?: number | undefined;
+}
+
+/** How much audit history {@link AuditStore.prune} keeps. */
+export interface RetentionPolicy {
+  /** Audit rows and finished runs older than this (ms) may be deleted. */
+  maxAgeMs?: number | undefined;
+  /** At most this many audit rows per record (kind, key), newest kept. */
+  keepPerRecord?: number | undefined;
+}
+
+/** What {@link AuditStore.prune} deleted. */
+export interface PruneResult {
+  /** Audit rows deleted. */
+  auditRows: number;
+  /** Run records deleted. */
+  runs: number;
+}
+
+/**
+ * Storage of everything the engine must remember. Implementations: `createMemoryStore` (this package),
+ * `createSqliteStore` (`@ml/qad-marketo-sync/sqlite`) and `createPostgresStore` (`@ml/qad-marketo-sync/postgres`).
+ * Every implementation must pass `runAuditStoreContract` from `@ml/qad-marketo-sync/testing`.
  */
 export interface AuditStore {
   /** Records the start of a run (upsert by tenant and run id). */
@@ -163,6 +255,19 @@ export interface AuditStore {
   commitBatch(batch: BatchCommit): Promise<void>;
   /** Audit rows matching the filter, in recording order. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /**
+   * Deletes audit history beyond the policy. Never deletes a record's newest audit row, any row of a record that is
+   * carried forward, or a run still `running`.
+   */
+  prune(tenant: string, policy: RetentionPolicy, now: number): Promise<PruneResult>;
+
+  /** Carried-forward records matching the filter, ordered by (kind, key). */
+  listCarried(query: CarryQuery): Promise<CarriedRecord[]>;
+  /** Carried-forward records of the given keys (missing keys are absent from the map). */
+  getCarried(tenant: string, kind: WritableKind, keys: string[]): Promise<Map<string, CarriedRecord>>;
+  /** How many records are carried forward, per state. */
+  countCarried(tenant: string): Promise<Record<CarryState, number>>;
+
   /** Synced state of the given keys (missing keys are absent from the map). */
   getSynced(tenant: string, kind: WritableKind, keys: string[]): Promise<Map<string, SyncedState>>;
   /** Every synced state row of a kind. */
