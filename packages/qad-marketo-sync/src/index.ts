@@ -69,7 +69,7 @@ export type {
   WritableKind,
 } from "./store/audit-store.js";
 export type { SealedQuery, SealedSecret, SecretStore } from "./store/secret-store.js";
-export type { MemoryStoreOptions } from "./store/memory-store.js";
+export type { MemoryStore, MemoryStoreOptions } from "./store/memory-store.js";
 export { createMemoryStore } from "./store/memory-store.js";
 export type { OutcomeCounts, RunSummary } from "./summary.js";
 export type { ReplaySelector, RunOptions, RunOutcome, Sync, SyncOptions } from "./sync.js";

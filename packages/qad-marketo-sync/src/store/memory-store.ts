@@ -7,13 +7,19 @@ import type {
   AuditQuery,
   AuditStore,
   BatchCommit,
+  CarriedRecord,
+  CarryQuery,
+  CarryState,
   Lease,
   LeaseAcquisition,
+  PruneResult,
+  RetentionPolicy,
   RunRecord,
   RunStatus,
   SyncedState,
   WritableKind,
 } from "./audit-store.js";
+import type { SealedQuery, SealedSecret, SecretStore } from "./secret-store.js";
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -21,34 +27,54 @@ export interface MemoryStoreOptions {
   clock?: Clock;
 }
 
+/** What {@link createMemoryStore} returns: the audit trail and the vault's sealed records, in process memory. */
+export type MemoryStore = AuditStore & SecretStore;
+
 interface TenantData {
   runs: Map<string, RunRecord>;
+  /** Audit rows by (run, kind, key), in recording order (an upsert keeps the original position). */
   audit: Map<string, AuditEntry>;
   synced: Map<WritableKind, Map<string, SyncedState>>;
+  /** Carried-forward records by (kind, key). */
+  carried: Map<string, CarriedRecord>;
   checkpoints: Map<string, JsonValue>;
   contexts: Map<string, AccountContext>;
 }
 
 const SEP = "\u0000";
+const recordId = (kind: string, key: string): string => `${kind}${SEP}${key}`;
+
+/** Code-point order of two strings (what SQL's binary / `COLLATE "C"` ordering gives). */
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const cmpPair = (a1: string, a2: string, b1: string, b2: string): number => cmp(a1, b1) || cmp(a2, b2);
 
 /**
- * An {@link AuditStore} kept in process memory: for tests, examples and short-lived jobs. It loses everything when
- * the process ends, and leases only exclude runners in the same process (share the store instance between them).
+ * An {@link AuditStore} and {@link SecretStore} kept in process memory: for tests, examples and short-lived jobs. It
+ * loses everything when the process ends, and leases only exclude runners in the same process (share the store
+ * instance between them).
  *
  * @example
  * const store = createMemoryStore();
  * const sync = createSync({ source, marketo, store });
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): AuditStore {
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const clock = options.clock ?? systemClock;
   const tenants = new Map<string, TenantData>();
   const leases = new Map<string, Lease>();
   const tokens = new Map<string, number>();
+  const sealed = new Map<string, SealedSecret>();
 
   const data = (tenant: string): TenantData => {
     let d = tenants.get(tenant);
     if (!d) {
-      d = { runs: new Map(), audit: new Map(), synced: new Map(), checkpoints: new Map(), contexts: new Map() };
+      d = {
+        runs: new Map(),
+        audit: new Map(),
+        synced: new Map(),
+        carried: new Map(),
+        checkpoints: new Map(),
+        contexts: new Map(),
+      };
       tenants.set(tenant, d);
     }
     return d;
@@ -78,8 +104,85 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): AuditStore 
     if (e.error) out.error = { ...e.error };
     return out;
   };
+  const copyCarried = (c: CarriedRecord): CarriedRecord => {
+    const out: CarriedRecord = { ...c, payload: { ...c.payload }, reasons: c.reasons.map((r) => ({ ...r })) };
+    if (c.error) out.error = { ...c.error };
+    return out;
+  };
 
-  return {
+  const prune = (tenant: string, policy: RetentionPolicy, now: number): PruneResult => {
+    const d = data(tenant);
+    const cutoff = policy.maxAgeMs === undefined ? undefined : now - policy.maxAgeMs;
+    const keep = policy.keepPerRecord === undefined ? undefined : Math.max(1, Math.floor(policy.keepPerRecord));
+    const running = new Set<string>();
+    for (const r of d.runs.values()) if (r.status === "running") running.add(r.runId);
+
+    // Rank every record's rows newest first: by time, then by recording order.
+    const byRecord = new Map<string, { id: string; at: number; seq: number }[]>();
+    let seq = 0;
+    for (const [id, e] of d.audit) {
+      const rid = recordId(e.kind, e.key);
+      let rows = byRecord.get(rid);
+      if (!rows) {
+        rows = [];
+        byRecord.set(rid, rows);
+      }
+      rows.push({ id, at: e.at, seq: seq++ });
+    }
+    let auditRows = 0;
+    for (const [rid, rows] of byRecord) {
+      if (d.carried.has(rid)) continue;
+      rows.sort((a, b) => b.at - a.at || b.seq - a.seq);
+      for (let i = 1; i < rows.length; i++) {
+        const row = rows[i];
+        if (!row) continue;
+        const e = d.audit.get(row.id);
+        if (!e || running.has(e.runId)) continue;
+        const tooOld = cutoff !== undefined && e.at < cutoff;
+        const tooMany = keep !== undefined && i >= keep;
+        if (tooOld || tooMany) {
+          d.audit.delete(row.id);
+          auditRows++;
+        }
+      }
+    }
+
+    let runs = 0;
+    if (cutoff !== undefined) {
+      const referenced = new Set<string>();
+      for (const e of d.audit.values()) referenced.add(e.runId);
+      for (const [runId, r] of d.runs) {
+        if (r.status === "running" || referenced.has(runId)) continue;
+        if ((r.finishedAt ?? r.startedAt) < cutoff) {
+          d.runs.delete(runId);
+          runs++;
+        }
+      }
+    }
+    return { auditRows, runs };
+  };
+
+  const listCarried = (q: CarryQuery): CarriedRecord[] => {
+    const causes = q.causes ? new Set(q.causes) : undefined;
+    const kinds = q.kinds ? new Set(q.kinds) : undefined;
+    const keys = q.keys ? new Set(q.keys) : undefined;
+    const after = q.after;
+    const out: CarriedRecord[] = [];
+    for (const c of data(q.tenant).carried.values()) {
+      if (q.state !== undefined && c.state !== q.state) continue;
+      if (causes && !causes.has(c.cause)) continue;
+      if (q.dueBy !== undefined && c.nextAt > q.dueBy) continue;
+      if (kinds && !kinds.has(c.kind)) continue;
+      if (keys && !keys.has(c.key)) continue;
+      if (after && cmpPair(c.kind, c.key, after.kind, after.key) <= 0) continue;
+      out.push(c);
+    }
+    out.sort((a, b) => cmpPair(a.kind, a.key, b.kind, b.key));
+    const limited = q.limit === undefined ? out : out.slice(0, Math.max(0, q.limit));
+    return limited.map(copyCarried);
+  };
+
+  const store: MemoryStore = {
     async startRun(run) {
       data(run.tenant).runs.set(run.runId, copy(run));
     },
@@ -111,22 +214,49 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): AuditStore 
       }
       for (const s of batch.synced) syncedOf(d, s.kind).set(s.key, { ...s });
       if (batch.checkpoint) d.checkpoints.set(batch.checkpoint.name, copy(batch.checkpoint.value));
+      // Clears first, then puts: a record both written and re-carried in one batch stays carried.
+      for (const ref of batch.carry?.clear ?? []) d.carried.delete(recordId(ref.kind, ref.key));
+      for (const c of batch.carry?.put ?? []) d.carried.set(recordId(c.kind, c.key), copyCarried(c));
     },
     async queryAudit(q: AuditQuery) {
       const keys = q.keys ? new Set(q.keys) : undefined;
       const kinds = q.kinds ? new Set(q.kinds) : undefined;
       const outcomes = q.outcomes ? new Set(q.outcomes) : undefined;
       const out: AuditEntry[] = [];
+      if (q.limit !== undefined && q.limit <= 0) return out;
       for (const e of data(q.tenant).audit.values()) {
         if (q.runId !== undefined && e.runId !== q.runId) continue;
         if (keys && !keys.has(e.key)) continue;
         if (kinds && !kinds.has(e.kind)) continue;
         if (outcomes && !outcomes.has(e.outcome)) continue;
+        if (q.since !== undefined && e.at < q.since) continue;
         out.push(copyEntry(e));
         if (q.limit !== undefined && out.length >= q.limit) break;
       }
       return out;
     },
+    async prune(tenant, policy, now) {
+      return prune(tenant, policy, now);
+    },
+
+    async listCarried(q) {
+      return listCarried(q);
+    },
+    async getCarried(tenant, kind, keys) {
+      const m = data(tenant).carried;
+      const out = new Map<string, CarriedRecord>();
+      for (const k of keys) {
+        const c = m.get(recordId(kind, k));
+        if (c) out.set(k, copyCarried(c));
+      }
+      return out;
+    },
+    async countCarried(tenant) {
+      const counts: Record<CarryState, number> = { pending: 0, dead: 0 };
+      for (const c of data(tenant).carried.values()) counts[c.state]++;
+      return counts;
+    },
+
     async getSynced(tenant, kind, keys) {
       const m = syncedOf(data(tenant), kind);
       const out = new Map<string, SyncedState>();
@@ -180,5 +310,32 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): AuditStore 
       const c = data(tenant).contexts.get(externalCompanyId);
       return c ? copy(c) : undefined;
     },
+
+    async putSealed(secret, opts = {}) {
+      const id = recordId(secret.tenant, secret.name);
+      if (opts.expectNonce !== undefined && sealed.get(id)?.nonce !== opts.expectNonce) return false;
+      sealed.set(id, { ...secret });
+      return true;
+    },
+    async getSealed(tenant, name) {
+      const s = sealed.get(recordId(tenant, name));
+      return s ? { ...s } : undefined;
+    },
+    async listSealed(q: SealedQuery = {}) {
+      const out: SealedSecret[] = [];
+      for (const s of sealed.values()) {
+        if (q.tenant !== undefined && s.tenant !== q.tenant) continue;
+        if (q.notKeyId !== undefined && s.keyId === q.notKeyId) continue;
+        if (q.after && cmpPair(s.tenant, s.name, q.after.tenant, q.after.name) <= 0) continue;
+        out.push(s);
+      }
+      out.sort((a, b) => cmpPair(a.tenant, a.name, b.tenant, b.name));
+      const limited = q.limit === undefined ? out : out.slice(0, Math.max(0, q.limit));
+      return limited.map((s) => ({ ...s }));
+    },
+    async deleteSealed(tenant, name) {
+      return sealed.delete(recordId(tenant, name));
+    },
   };
+  return store;
 }
