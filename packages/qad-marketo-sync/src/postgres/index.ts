@@ -1,0 +1,10 @@
+/**
+ * `@ml/qad-marketo-sync/postgres`: the PostgreSQL store (audit trail, synced state, checkpoints, leases with fencing,
+ * carried-forward records, sealed secrets) for many workers on many machines, and the migration runner the
+ * PostgreSQL stores share. Needs the optional peer dependency `pg` (8.x).
+ *
+ * @module
+ */
+
+export type { MigrateOptions, MigrateResult, MigrationStep } from "./migrate.js";
+export { migrate, SchemaVersionError } from "./migrate.js";
