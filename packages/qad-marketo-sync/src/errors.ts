@@ -9,7 +9,35 @@
 const BRAND = Symbol.for("@ml/qad-marketo-sync/error");
 
 /** Stable machine-readable codes of this package's errors. */
-export type SyncErrorCode = "config" | "already_running" | "lease_lost" | "store" | "source" | "gateway" | "aborted";
+export type SyncErrorCode =
+  | "config"
+  | "already_running"
+  | "lease_lost"
+  | "store"
+  | "source"
+  | "gateway"
+  | "aborted"
+  | VaultErrorCode;
+
+/**
+ * Codes of {@link VaultError}, one per way a credential record can fail to seal or open:
+ * - `vault_tampered`: the record does not authenticate under its key (a changed byte of ciphertext, tag or nonce, or
+ *   a record moved to another tenant pair or name).
+ * - `vault_wrong_key`: the key under the record's key id is not the key that sealed it.
+ * - `vault_missing_key`: no key has the record's key id (it was removed from the ring too early).
+ * - `vault_malformed_key`: a key or key configuration is unusable (not 32 bytes, bad base64, bad variable format).
+ * - `vault_malformed_record`: a stored record is not in the vault's format (bad base64, lengths, version).
+ * - `vault_invalid_credentials`: credentials fail their schema, on put or on open.
+ * - `vault_key_unavailable`: the key provider (a KMS) failed; trying again may succeed.
+ */
+export type VaultErrorCode =
+  | "vault_tampered"
+  | "vault_wrong_key"
+  | "vault_missing_key"
+  | "vault_malformed_key"
+  | "vault_malformed_record"
+  | "vault_invalid_credentials"
+  | "vault_key_unavailable";
 
 /** Options every {@link SyncError} accepts. */
 export interface SyncErrorOptions {
@@ -46,6 +74,18 @@ export class SyncConfigError extends SyncError {
 export class LeaseLostError extends SyncError {
   constructor(message: string, options: SyncErrorOptions = {}) {
     super("lease_lost", message, { retryable: true, ...options });
+  }
+}
+
+/**
+ * A credential vault failure (see {@link VaultErrorCode}). Messages name tenant pairs, record names, key ids and
+ * field paths, never a key, a secret or a decrypted value; node:crypto's own errors are never attached.
+ */
+export class VaultError extends SyncError {
+  declare readonly code: VaultErrorCode;
+
+  constructor(code: VaultErrorCode, message: string, options: SyncErrorOptions = {}) {
+    super(code, message, { retryable: code === "vault_key_unavailable", ...options });
   }
 }
 
