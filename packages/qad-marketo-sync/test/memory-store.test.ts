@@ -1,4 +1,7 @@
+import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "../src/index.js";
-import { runAuditStoreContract } from "./support/audit-store-contract.js";
+import { runAuditStoreContract, runSecretStoreContract } from "../src/testing/index.js";
 
-runAuditStoreContract("memory", (clock) => createMemoryStore({ clock }));
+const t = { describe, it, expect };
+runAuditStoreContract("memory", (clock) => createMemoryStore({ clock }), t);
+runSecretStoreContract("memory", () => createMemoryStore(), t);

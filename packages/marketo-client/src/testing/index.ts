@@ -8,6 +8,11 @@ export type {
 } from "./bulk/index.js";
 export type { SimActivity, SimContext, SimRequest, SimResponse } from "./context.js";
 export type { FaultCode, FaultSpec, InjectedFault } from "./faults.js";
+export {
+  type LimiterContractMatchers,
+  type LimiterContractTestApi,
+  limiterStoreContract,
+} from "./limiter-store-contract.js";
 export type {
   MarketoSimulator,
   MarketoSimulatorOptions,

@@ -1,4 +1,5 @@
 import { InMemoryLimiterStore } from "@ml/marketo-client";
-import { limiterStoreContract } from "../support/limiter-store-contract.js";
+import { limiterStoreContract } from "@ml/marketo-client/testing";
+import { describe, expect, it } from "vitest";
 
-limiterStoreContract("in memory", () => new InMemoryLimiterStore());
+limiterStoreContract("in memory", () => new InMemoryLimiterStore(), { describe, it, expect });

@@ -1,14 +1,58 @@
-import type { LimiterStore, ReserveLimits } from "@ml/marketo-client";
-import { describe, expect, it } from "vitest";
+/**
+ * The behaviour every {@link LimiterStore} must have, as a test suite a store's own test file runs.
+ *
+ * @module
+ */
+
+import type { LimiterStore, ReserveLimits } from "../limits/limiter-store.js";
+
+/** The matchers the suite uses (a subset of vitest's and jest's `expect(value)`). */
+export interface LimiterContractMatchers {
+  /** `Object.is` equality. */
+  toBe(expected: unknown): void;
+  /** Deep equality. */
+  toEqual(expected: unknown): void;
+  /** The value has these properties (recursively), possibly more. */
+  toMatchObject(expected: object): void;
+  /** `.length` equals `n`. */
+  toHaveLength(n: number): void;
+}
+
+/**
+ * The test API the suite registers its tests with: pass `{ describe, it, expect }` from vitest or jest. The published
+ * code imports no test framework.
+ */
+export interface LimiterContractTestApi {
+  /** Groups tests. */
+  describe(name: string, body: () => void): void;
+  /** One test; the suite's tests are all async. */
+  it(name: string, body: () => Promise<void>): void;
+  /** Starts an assertion. */
+  expect(actual: unknown): LimiterContractMatchers;
+}
 
 const L: ReserveLimits = { callsPerWindow: 3, windowMs: 1000, maxConcurrent: 2, dailyCeiling: 5, leaseMs: 10_000 };
 const DAY = "2026-03-02";
 
 /**
- * The behaviour every `LimiterStore` must have. Run it against each implementation (the in-memory one here; a
- * PostgreSQL store later): `limiterStoreContract("postgres", () => new PgLimiterStore(pool))`.
+ * Registers the {@link LimiterStore} contract suite with the caller's test framework. Every implementation must pass
+ * it; `make` is called once per test and must return a fresh, empty store.
+ *
+ * @param name - Shown in the suite title.
+ * @param make - A fresh, empty store per test.
+ * @param t - The test API: `{ describe, it, expect }` from vitest or jest.
+ * @example
+ * import { describe, expect, it } from "vitest";
+ * import { InMemoryLimiterStore } from "@ml/marketo-client";
+ * import { limiterStoreContract } from "@ml/marketo-client/testing";
+ * limiterStoreContract("in memory", () => new InMemoryLimiterStore(), { describe, it, expect });
  */
-export function limiterStoreContract(name: string, make: () => LimiterStore | Promise<LimiterStore>): void {
+export function limiterStoreContract(
+  name: string,
+  make: () => LimiterStore | Promise<LimiterStore>,
+  t: LimiterContractTestApi,
+): void {
+  const { describe, it, expect } = t;
   describe(`LimiterStore contract: ${name}`, () => {
     it("grants up to maxConcurrent in flight, then refuses with reason concurrency", async () => {
       const s = await make();
