@@ -54,10 +54,15 @@ export interface LimiterStore {
   /**
    * Marks a slot finished at `now`. The call keeps counting in the window until `now + windowMs`: the server saw it
    * arrive at some moment before `now`, so this is the earliest time it is sure to have left the server's window.
+   * `callerNow` is the caller's clock when it calls (≥ `now`): a store with a clock of its own (the database's) uses
+   * `callerNow − now` as how long ago the answer arrived.
    */
-  release(key: string, slotId: string, now: number): Promise<void>;
-  /** Holds back every call until `until` (never shortens an existing pause). */
-  pause(key: string, until: number): Promise<void>;
+  release(key: string, slotId: string, now: number, callerNow?: number): Promise<void>;
+  /**
+   * Holds back every call until `until` (never shortens an existing pause). `callerNow` is the caller's clock when it
+   * calls, so a store with a clock of its own can hold calls for `until − callerNow`.
+   */
+  pause(key: string, until: number, callerNow?: number): Promise<void>;
   /** Raises today's count to at least `used` (Marketo's own count from `stats/usage.json`). */
   raiseDailyUsed(key: string, day: string, used: number): Promise<void>;
   /** Current counters. */

@@ -106,7 +106,7 @@ export class Limiter {
 
   /** Holds every call (queued or new) of this instance back until `until`. */
   async pause(until: number): Promise<void> {
-    await this.#store.pause(this.#key, until);
+    await this.#store.pause(this.#key, until, this.#clock.now());
     this.#last = { ...this.#last, pausedUntil: Math.max(this.#last.pausedUntil, until) };
   }
 
@@ -160,7 +160,10 @@ export class Limiter {
         this.#last = result.state;
         if (this.#queue[0] !== head) {
           // The head was aborted while the store answered: give a granted slot back.
-          if (result.granted) await this.#store.release(this.#key, result.slotId, this.#clock.now());
+          if (result.granted) {
+            const at = this.#clock.now();
+            await this.#store.release(this.#key, result.slotId, at, at);
+          }
           continue;
         }
         if (result.granted) {
@@ -223,7 +226,7 @@ export class Limiter {
         released = true;
         try {
           const now = this.#clock.now();
-          await this.#store.release(this.#key, slotId, Math.min(answeredAt ?? now, now));
+          await this.#store.release(this.#key, slotId, Math.min(answeredAt ?? now, now), now);
         } catch (error) {
           this.#logger.warn({ err: error }, "marketo limiter: release failed; the slot expires with its lease");
         }

@@ -6,5 +6,11 @@
  * @module
  */
 
+export {
+  createPostgresLimiterStore,
+  LIMITER_MIGRATION_SET,
+  type PostgresLimiterStore,
+  type PostgresLimiterStoreOptions,
+} from "./limiter-store.js";
 export type { MigrateOptions, MigrateResult, MigrationStep } from "./migrate.js";
 export { migrate, SchemaVersionError } from "./migrate.js";
