@@ -174,13 +174,22 @@ export interface GatewayCallOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Options of {@link MarketoGateway.capability}. */
+export interface CapabilityOptions extends GatewayCallOptions {
+  /** Probe again rather than answer from the client's cache. */
+  refresh?: boolean | undefined;
+}
+
 /**
  * What the engine needs from Marketo. Writes take at most 300 records and return one result per input, in order; a
  * whole-request failure (after the client's own retries) throws an error carrying `code` and `retryable`.
  */
 export interface MarketoGateway {
-  /** Whether an object is writable on this instance (probed in advance; cached by the client). */
-  capability(object: CrmObject, options?: GatewayCallOptions): Promise<GatewayCapability>;
+  /**
+   * Whether an object is writable on this instance (probed in advance; cached by the client). `refresh: true` probes
+   * again instead of answering from the cache (the engine re-probes read-only objects after `readOnlyRecheckMs`).
+   */
+  capability(object: CrmObject, options?: CapabilityOptions): Promise<GatewayCapability>;
   /** `createOrUpdate` companies deduplicated on `externalCompanyId`. */
   syncCompanies(input: MarketoPayload[], options?: GatewayCallOptions): Promise<GatewayRecordResult[]>;
   /** Writes named accounts (see {@link NamedAccountWriteMode}). */

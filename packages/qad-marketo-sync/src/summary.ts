@@ -12,7 +12,13 @@ export interface RunSummary {
   tenant: string;
   /** What started it. */
   trigger: "manual" | "schedule" | "replay";
-  /** How it ended: `completed`, `stopped` (graceful stop or abort; checkpoint saved up to the last batch) or `failed`. */
+  /**
+   * How it ended: `completed` (input gone through, every record written or accounted for); `degraded` (input gone
+   * through, but some writes failed: those records are carried forward and retried by later runs); `stopped`
+   * (graceful stop or abort; checkpoint saved up to the last recorded batch); `failed` (a fatal error, a store or
+   * source failure, a lost lease, or every write failed as a whole, e.g. Marketo unreachable: see `error`; the
+   * records are carried forward all the same).
+   */
   status: Exclude<RunStatus, "running">;
   /** Start (ms since epoch). */
   startedAt: number;
@@ -40,8 +46,22 @@ export interface RunSummary {
   droppedFields: string[];
   /** Account contexts updated by the read-back. */
   contextsUpdated: number;
+  /** Carried-forward records: retried and written by this run, and left after it. */
+  carried: CarriedSummary;
   /** Why the run failed or stopped early, when it did. */
   error?: ErrorInfo | undefined;
+}
+
+/** Carry-forward figures of a run (see `SyncOptions.carryForward`). */
+export interface CarriedSummary {
+  /** Carried records this run tried to write again (due ones, before reading the source). */
+  retried: number;
+  /** Of those, records Marketo accepted. */
+  written: number;
+  /** Records still carried forward after the run, to be retried by later runs. */
+  pending: number;
+  /** Records dead-lettered after the configured number of attempts (replay them by hand). */
+  dead: number;
 }
 
 const OUTCOMES: Outcome[] = ["created", "updated", "unchanged", "rejected", "skipped", "failed"];

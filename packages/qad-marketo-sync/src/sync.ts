@@ -8,20 +8,36 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { CapabilityTracker } from "./engine/capabilities.js";
-import { type Executed, executePlan, type LeadStep, MAX_BATCH, type Plan, type Planned } from "./engine/execute.js";
-import { type FieldFilters, type NameConflictPolicy, normName, planBatch } from "./engine/plan.js";
+import { CapabilityCache } from "./engine/capability-cache.js";
+import { type CarryForwardOptions, carryChanges, carryPolicy, carryRefs, loadCarried } from "./engine/carry-forward.js";
+import { retryCarried } from "./engine/carry-retry.js";
+import { type ExecuteContext, type Executed, executePlan } from "./engine/execute.js";
+import { FieldFilterCache } from "./engine/field-filters.js";
+import { withLease } from "./engine/lease-keeper.js";
+import { runPipeline } from "./engine/pipeline.js";
+import {
+  type FieldFilters,
+  MAX_BATCH,
+  type NameConflictPolicy,
+  normName,
+  type Planning,
+  planBatch,
+} from "./engine/plan.js";
+import { redrive } from "./engine/redrive.js";
+import { replayCandidates } from "./engine/replay.js";
+import { RunBook } from "./engine/run-bookkeeping.js";
 import { type ErrorInfo, errorInfo, SyncConfigError } from "./errors.js";
-import { Emitter, type StageCounts, type SyncEventName, type SyncListener } from "./events.js";
+import { Emitter, type SyncEventName, type SyncListener } from "./events.js";
 import { type Clock, type Logger, realSleep, type Sleep, silentLogger, systemClock } from "./internal/runtime.js";
 import { defaultMapping } from "./mapping/defaults.js";
 import { compileMapping, type SyncMapping } from "./mapping/mapping.js";
-import type { CustomerSource, JsonValue, MarketoGateway, SourceItem } from "./ports.js";
+import type { CustomerSource, MarketoGateway } from "./ports.js";
 import type { AccountContext } from "./readback/account-context.js";
 import { type ReadBackOptions, type ReadBackResult, readBack } from "./readback/readback.js";
 import { type Schedule, type ScheduleOptions, startSchedule } from "./schedule.js";
 import { type SourceCustomer, sourceCustomerSchema } from "./source/customer-schema.js";
-import type { AuditEntry, AuditStore, Lease, Outcome, RecordKind, WritableKind } from "./store/audit-store.js";
-import { emptyOutcomes, type RunSummary } from "./summary.js";
+import type { AuditStore, CarriedRecord, CarryQuery, CarryState, Lease, WritableKind } from "./store/audit-store.js";
+import type { RunSummary } from "./summary.js";
 
 /** Name of the source checkpoint in the store. */
 export const SOURCE_CHECKPOINT = "source";
@@ -72,6 +88,20 @@ export interface SyncOptions<S = SourceCustomer> {
    * @default quota exhausted (607), access denied (603), authentication and configuration errors
    */
   isFatal?: (error: unknown) => boolean;
+  /**
+   * Carry-forward of records whose write failed (after the client's retries) or that were skipped as read-only:
+   * kept in the store in the same transaction as their audit rows, and retried first by every later run once due
+   * (a growing delay after each failed attempt; dead-lettered after `maxAttempts`). A newer write of the same record
+   * supersedes a carried payload, which is then never sent.
+   */
+  carryForward?: CarryForwardOptions;
+  /**
+   * How long an object's writability answer (probe or 1018) is trusted before it is probed again, in ms; the answer
+   * and its time are kept in the store, so restarts do not reset it. Records skipped while a CRM sync owned an object
+   * are written by the first run after it no longer does and the answer has expired.
+   * @default 3_600_000 (1 hour)
+   */
+  readOnlyRecheckMs?: number;
   /** pino-compatible logger. */
   logger?: Logger;
   /** Clock. @default Date.now */
@@ -88,7 +118,7 @@ export interface RunOptions {
 
 /** What {@link Sync.runOnce} (and replay) answers. */
 export type RunOutcome =
-  | { status: "completed" | "stopped" | "failed"; summary: RunSummary }
+  | { status: "completed" | "degraded" | "stopped" | "failed"; summary: RunSummary }
   | {
       /** Another runner holds this tenant pair's lease; nothing was done. */
       status: "alreadyRunning";
@@ -108,6 +138,11 @@ export interface ReplaySelector {
   kinds?: WritableKind[];
   /** Outcomes to replay. @default ["failed", "skipped"] */
   outcomes?: ("failed" | "skipped")[];
+  /**
+   * Replay carried-forward records in these states instead of audit rows (e.g. `["dead"]` for dead-lettered ones);
+   * `runId` then matches the run of their last attempt.
+   */
+  carried?: CarryState[];
 }
 
 /** A sync engine for one tenant pair. */
@@ -125,6 +160,8 @@ export interface Sync {
    * replay or a newer run) is recorded as unchanged and not written again.
    */
   replay(selector?: ReplaySelector, options?: RunOptions): Promise<RunOutcome>;
+  /** Carried-forward records (pending or dead-lettered), ordered by (kind, key); see `SyncOptions.carryForward`. */
+  carried(query?: Omit<CarryQuery, "tenant">): Promise<CarriedRecord[]>;
   /** The sales context of one account. */
   accountContext(externalCompanyId: string): Promise<AccountContext | undefined>;
   /** Refreshes account contexts now (opportunities of `accounts`, and new activity). */
@@ -148,21 +185,12 @@ export function defaultIsFatal(e: unknown): boolean {
   return FATAL_CODES.has(String(r.code)) || FATAL_NAMES.has(String(r.name));
 }
 
-const zeroCounts = (): StageCounts => ({
-  read: 0,
-  rejected: 0,
-  mapped: 0,
-  unchanged: 0,
-  planned: 0,
-  written: 0,
-  recorded: 0,
-  batches: 0,
-});
-
-const isAbort = (e: unknown) => typeof e === "object" && e !== null && (e as { name?: unknown }).name === "AbortError";
+const ALL_KINDS: WritableKind[] = ["salesPerson", "company", "namedAccount", "lead"];
 
 /**
- * Creates the sync engine for one tenant pair.
+ * Creates the sync engine for one tenant pair. It only wires the engine modules (`src/engine/`): the lease keeper,
+ * the carry-forward retry, the read-ahead pipeline with its checkpoint ledger and lead pool, the planner, the
+ * executor, replay and the run bookkeeping.
  *
  * @example
  * const sync = createSync({
@@ -189,20 +217,32 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const renewEveryMs = options.lease?.renewEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
   const isFatal = options.isFatal ?? defaultIsFatal;
   const readBackOptions = options.readBack ?? {};
+  const policy = carryPolicy(options.carryForward);
+  const readOnlyRecheckMs = options.readOnlyRecheckMs ?? 3_600_000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SyncConfigError("batchSize must be a positive integer");
   if (!Number.isInteger(readAhead) || readAhead < 1) throw new SyncConfigError("readAhead must be a positive integer");
   if (!Number.isInteger(batchConcurrency) || batchConcurrency < 1) {
     throw new SyncConfigError("batchConcurrency must be a positive integer");
   }
   if (renewEveryMs >= ttlMs) throw new SyncConfigError("lease.renewEveryMs must be shorter than lease.ttlMs");
+  if (!(readOnlyRecheckMs >= 0)) throw new SyncConfigError("readOnlyRecheckMs must be >= 0");
   const emitter = new Emitter(logger);
-  const leaseName = `sync:${tenant}`;
+  const leaseOptions = { store, name: `sync:${tenant}`, ttlMs, renewEveryMs, sleep, logger };
+  const filterCache = new FieldFilterCache({
+    gateway,
+    enabled: options.describeFields !== false,
+    ttlMs: options.describeTtlMs ?? 3_600_000,
+    clock,
+    logger,
+  });
+  const capabilityCache = new CapabilityCache({ gateway, store, tenant, ttlMs: readOnlyRecheckMs, clock, logger });
+  const now = () => clock.now();
 
   let current: { stop: AbortController; done: Promise<unknown> } | undefined;
   const schedules = new Set<Schedule>();
 
-  /** Holds the lease for the duration of `body`, renewing it; a lost lease stops the run gracefully. */
-  const withLease = async (
+  /** Runs `body` under the tenant pair's lease, as the current run. */
+  const underLease = async (
     signal: AbortSignal | undefined,
     body: (ctx: {
       runId: string;
@@ -212,137 +252,29 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     }) => Promise<RunOutcome>,
   ): Promise<RunOutcome> => {
     const runId = `${tenant}:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
-    const got = await store.acquireLease(leaseName, runId, ttlMs);
-    if (!got.acquired) {
-      emitter.emit("runSkipped", { tenant, reason: "already_running", holder: got.holder, expiresAt: got.expiresAt });
-      return { status: "alreadyRunning", holder: got.holder, expiresAt: got.expiresAt };
-    }
-    let lease = got.lease;
-    let lost = false;
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(signal?.reason);
-    if (signal?.aborted) stop.abort(signal.reason);
-    else signal?.addEventListener("abort", onAbort, { once: true });
-    const keeper = new AbortController();
-    const renewing = (async () => {
-      while (!keeper.signal.aborted) {
-        try {
-          await sleep(renewEveryMs, keeper.signal);
-        } catch {
-          return;
-        }
-        if (keeper.signal.aborted) return;
-        const renewed = await store.renewLease(lease, ttlMs).catch((e) => {
-          logger.warn({ err: errorInfo(e) }, "lease renewal failed");
-          return lease;
-        });
-        if (!renewed) {
-          lost = true;
-          logger.error({ tenant, runId }, "lease lost: stopping the run after the batch in flight");
-          stop.abort(new DOMException("lease lost", "AbortError"));
-          return;
-        }
-        lease = renewed;
-      }
-    })();
-    const done = body({ runId, lease, stop, leaseLost: () => lost });
-    current = { stop, done };
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => {
+      resolveDone = r;
+    });
     try {
-      return await done;
-    } finally {
-      keeper.abort();
-      await renewing;
-      signal?.removeEventListener("abort", onAbort);
-      current = undefined;
-      await store.releaseLease(lease).catch((e) => logger.warn({ err: errorInfo(e) }, "lease release failed"));
-    }
-  };
-
-  // Describe answers change only when an admin edits the schema: cache them, so an unchanged re-run costs no call.
-  let filtersCache: { at: number; filters: FieldFilters } | undefined;
-  const describeTtlMs = options.describeTtlMs ?? 3_600_000;
-  const loadFilters = async (signal?: AbortSignal): Promise<FieldFilters> => {
-    if (options.describeFields === false || !gateway.fields) return {};
-    if (filtersCache && clock.now() - filtersCache.at < describeTtlMs) return filtersCache.filters;
-    const objects = {
-      company: "companies",
-      namedAccount: "namedAccounts",
-      lead: "leads",
-      salesPerson: "salesPersons",
-    } as const;
-    const out: FieldFilters = {};
-    for (const [kind, object] of Object.entries(objects) as [WritableKind, (typeof objects)[WritableKind]][]) {
-      try {
-        out[kind] = await gateway.fields(object, { signal });
-      } catch (e) {
-        logger.warn({ object, err: errorInfo(e) }, "describe failed; sending every mapped field");
-      }
-    }
-    filtersCache = { at: clock.now(), filters: out };
-    return out;
-  };
-
-  /** Shared bookkeeping of one run (sync or replay). */
-  const newRun = async (runId: string, trigger: RunSummary["trigger"]) => {
-    const startedAt = clock.now();
-    await store.startRun({ tenant, runId, trigger, status: "running", startedAt });
-    emitter.emit("runStarted", { runId, tenant, trigger });
-    const callsBefore = gateway.usage().callsMade;
-    const outcomes = emptyOutcomes();
-    const counts = zeroCounts();
-    let writeCalls = 0;
-    const touched = new Set<string>();
-    const record = (entries: AuditEntry[], executed?: Executed) => {
-      for (const e of entries) outcomes[e.kind as RecordKind][e.outcome as Outcome]++;
-      counts.recorded += entries.length;
-      if (executed) {
-        writeCalls += executed.writeCalls;
-        for (const t of executed.touched) touched.add(t);
-        for (const e of executed.entries) if (e.outcome === "created" || e.outcome === "updated") counts.written++;
-      }
-    };
-    const finish = async (
-      status: RunSummary["status"],
-      extra: {
-        checkpointSaved: boolean;
-        error?: ErrorInfo | undefined;
-        contextsUpdated: number;
-        readOnly: RunSummary["readOnly"];
-        droppedFields?: string[];
-      },
-    ): Promise<RunSummary> => {
-      const finishedAt = clock.now();
-      const usage = gateway.usage();
-      const summary: RunSummary = {
+      const got = await withLease(
+        leaseOptions,
         runId,
-        tenant,
-        trigger,
-        status,
-        startedAt,
-        finishedAt,
-        durationMs: finishedAt - startedAt,
-        outcomes,
-        sourceItems: counts.read,
-        batches: counts.batches,
-        checkpointSaved: extra.checkpointSaved,
-        marketoCalls: usage.callsMade - callsBefore,
-        marketoWriteCalls: writeCalls,
-        quotaLeft: Math.max(0, usage.dailyLimit - usage.dailyUsed),
-        readOnly: extra.readOnly,
-        droppedFields: extra.droppedFields ?? [],
-        contextsUpdated: extra.contextsUpdated,
-        ...(extra.error ? { error: extra.error } : {}),
-      };
-      try {
-        await store.finishRun(tenant, runId, { status, finishedAt, summary: summary as unknown as JsonValue });
-      } catch (e) {
-        logger.error({ runId, err: errorInfo(e) }, "could not record the end of the run");
+        signal,
+        (held) => {
+          current = { stop: held.stop, done };
+        },
+        (held) => body({ runId, lease: held.lease, stop: held.stop, leaseLost: held.lost }),
+      );
+      if (!got.acquired) {
+        emitter.emit("runSkipped", { tenant, reason: "already_running", holder: got.holder, expiresAt: got.expiresAt });
+        return { status: "alreadyRunning", holder: got.holder, expiresAt: got.expiresAt };
       }
-      emitter.emit("runFinished", summary);
-      logger.info({ runId, status, outcomes, marketoCalls: summary.marketoCalls }, "sync run finished");
-      return summary;
-    };
-    return { outcomes, counts, record, finish, touched };
+      return got.value;
+    } finally {
+      current = undefined;
+      resolveDone();
+    }
   };
 
   const probe = async (caps: CapabilityTracker, signal?: AbortSignal) => {
@@ -357,14 +289,17 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     fence: Lease | undefined,
     signal: AbortSignal | undefined,
   ): Promise<ReadBackResult> =>
-    readBack(accounts, opts, { tenant, gateway, store, emitter, logger, now: () => clock.now(), fence, signal });
+    readBack(accounts, opts, { tenant, gateway, store, emitter, logger, now, fence, signal });
+
+  const startRun = (runId: string, trigger: RunSummary["trigger"]) =>
+    RunBook.start({ tenant, runId, trigger, store, gateway, emitter, logger, now });
 
   const runSync = (trigger: "manual" | "schedule", runOptions: RunOptions = {}) =>
-    withLease(runOptions.signal, async ({ runId, lease, stop, leaseLost }) => {
-      const run = await newRun(runId, trigger);
-      const caps = new CapabilityTracker(gateway, emitter, logger);
+    underLease(runOptions.signal, async ({ runId, lease, stop, leaseLost }) => {
+      const book = await startRun(runId, trigger);
+      const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache);
       let failure: ErrorInfo | undefined;
-      let broken = false;
+      let completedSource = false;
       let checkpointSaved = false;
       let contextsUpdated = 0;
       const planCtx = {
@@ -377,190 +312,89 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         names: new Map<string, string>(),
         nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
         dropped: new Set<string>(),
-        now: () => clock.now(),
+        now,
       };
-      const execCtx = { tenant, runId, gateway, capabilities: caps, now: () => clock.now(), isFatal };
+      const execCtx: ExecuteContext = { tenant, runId, gateway, capabilities: caps, now, isFatal };
+      // Carried rows are looked up per batch only when some may exist (the store had some, or this run put some).
+      let carryActive = false;
       try {
-        planCtx.filters = await loadFilters();
+        planCtx.filters = await filterCache.load();
         await probe(caps);
         if (baseMapping.namedAccount !== false) {
           for await (const s of store.listSynced(tenant, "namedAccount")) {
             if (s.name !== undefined) planCtx.names.set(normName(s.name), s.key);
           }
         }
+        const left = await store.countCarried(tenant);
+        carryActive = left.pending + left.dead > 0;
+        // Records carried forward by earlier runs go first, so an outage never leaves them behind.
+        if (left.pending > 0) {
+          const retried = await retryCarried({
+            store,
+            tenant,
+            runId,
+            now,
+            policy,
+            exec: execCtx,
+            fence: lease,
+            stop: stop.signal,
+            book,
+            emitter,
+            capabilities: caps,
+          });
+          failure = retried.fatal;
+        }
       } catch (e) {
         failure = errorInfo(e);
       }
 
-      let commitTail: Promise<void> = Promise.resolve();
-      const inflight: Promise<void>[] = [];
-      let batchNo = 0;
-      // Leads are pooled across batches so every lead call but the last carries 300 (a batch of 300 customers has
-      // any number of contacts). Leads still in the pool keep their batch's checkpoint from being saved: a batch's
-      // checkpoint is saved only once no lead of it (or of an earlier batch) is pending.
-      let leadTail: Promise<void> = Promise.resolve();
-      let pool: (Planned & { origin: number })[] = [];
-      const checkpoints = new Map<number, JsonValue | undefined>();
-      let savedThrough = 0;
-      let dispatchedFinal = false;
-      const dispatch = (items: SourceItem[], checkpoint: JsonValue | undefined, final: boolean) => {
-        const n = ++batchNo;
-        if (final) dispatchedFinal = true;
-        checkpoints.set(n, checkpoint);
-        // Lead steps run in dispatch order: the slot is taken now, synchronously.
-        const prevLeads = leadTail;
-        let releaseLeads!: () => void;
-        leadTail = new Promise<void>((r) => {
-          releaseLeads = r;
-        });
-        let pendingFrom = Number.POSITIVE_INFINITY;
-        const leadStep: LeadStep = async (own, writeLeads) => {
-          await prevLeads;
-          const byKey = new Map<string, Planned & { origin: number }>();
-          for (const p of pool) byKey.set(p.key, p);
-          for (const p of own) {
-            byKey.delete(p.key);
-            byKey.set(p.key, { ...p, origin: n });
-          }
-          const all = [...byKey.values()];
-          const cut = final ? all.length : all.length - (all.length % MAX_BATCH);
-          pool = all.slice(cut);
-          pendingFrom = pool.reduce((m, p) => Math.min(m, p.origin), Number.POSITIVE_INFINITY);
-          // The next batch may take its turn now: it needs the pool, not the outcome of these writes.
-          releaseLeads();
-          await writeLeads(all.slice(0, cut));
-        };
-        const work = (async () => {
-          try {
-            const planning = await planBatch(items, planCtx);
-            const executed = await executePlan(planning.plan, { ...execCtx, leadStep });
-            return { planning, executed };
-          } finally {
-            releaseLeads();
-          }
-        })();
-        work.catch(() => {}); // observed below, in commit order
-        const committed = commitTail.then(async () => {
-          if (broken) return;
-          try {
-            const { planning, executed } = await work;
-            const entries = [...planning.entries, ...executed.entries];
-            const safe = Number.isFinite(pendingFrom) ? pendingFrom - 1 : n;
-            const cp = safe > savedThrough ? checkpoints.get(safe) : undefined;
-            await store.commitBatch({
-              tenant,
-              entries,
-              synced: executed.synced,
-              checkpoint: cp === undefined ? undefined : { name: SOURCE_CHECKPOINT, value: cp },
-              fence: lease,
-            });
-            if (cp !== undefined) {
-              checkpointSaved = true;
-              savedThrough = safe;
-              for (const k of checkpoints.keys()) if (k <= safe) checkpoints.delete(k);
-            }
-            const c = run.counts;
-            c.read += planning.counts.read;
-            c.rejected += planning.counts.rejected;
-            c.mapped += planning.counts.mapped;
-            c.unchanged += planning.counts.unchanged;
-            c.planned += planning.counts.planned;
-            c.batches++;
-            run.record(entries, executed);
-            emitter.emit("batchCommitted", {
-              runId,
-              batch: n,
-              records: entries.length,
-              checkpointSaved: cp !== undefined,
-            });
-            emitter.emit("progress", { runId, counts: { ...c } });
-            if (executed.fatal && !failure) {
-              failure = executed.fatal;
-              stop.abort(new Error(`fatal Marketo error ${executed.fatal.code}`));
-            }
-          } catch (e) {
-            broken = true;
-            failure ??= errorInfo(e);
-            logger.error({ runId, batch: n, err: failure }, "batch could not be recorded; stopping the run");
-            stop.abort(e);
-          }
-        });
-        commitTail = committed;
-        inflight.push(committed);
-      };
-
-      let completedSource = false;
-      if (!failure) {
+      if (!failure && !stop.signal.aborted) {
         const from = await store.getCheckpoint(tenant, SOURCE_CHECKPOINT);
         const read = source.read(from, { signal: stop.signal });
-        // The reader runs ahead of the writers (up to `readAhead` batches), so a source that fetches in pages keeps
-        // fetching while Marketo calls are in flight. Each batch's checkpoint is taken right after its last item and
-        // before the next is requested, so it never covers an item of a later batch.
-        const queue: { items: SourceItem[]; checkpoint: JsonValue | undefined; final: boolean }[] = [];
-        let readerDone = false;
-        let wakeWriter: (() => void) | undefined;
-        let wakeReader: (() => void) | undefined;
-        const pushBatch = (b: { items: SourceItem[]; checkpoint: JsonValue | undefined; final: boolean }) => {
-          queue.push(b);
-          wakeWriter?.();
-        };
-        const onStop = () => {
-          wakeReader?.();
-          wakeWriter?.();
-        };
-        stop.signal.addEventListener("abort", onStop, { once: true });
-        const reader = (async () => {
-          let buffer: SourceItem[] = [];
-          try {
-            for await (const item of read) {
-              buffer.push(item);
-              if (buffer.length >= batchSize) {
-                pushBatch({ items: buffer, checkpoint: read.checkpoint(), final: false });
-                buffer = [];
-                while (queue.length >= readAhead && !stop.signal.aborted) {
-                  await new Promise<void>((r) => {
-                    wakeReader = r;
-                  });
-                }
-              }
-              if (stop.signal.aborted) break;
-            }
-            completedSource = !stop.signal.aborted;
-          } catch (e) {
-            if (!(stop.signal.aborted && (isAbort(e) || e === stop.signal.reason))) {
-              failure ??= errorInfo(e);
-              logger.error({ runId, err: failure }, "source read failed; recording what was read");
-            }
-          }
-          // What was read before a source failure is still recorded, without a checkpoint; the last (possibly
-          // empty) batch of a completed read carries the source's final checkpoint.
-          if (buffer.length > 0 || completedSource) {
-            pushBatch({ items: buffer, checkpoint: failure ? undefined : read.checkpoint(), final: true });
-          }
-          readerDone = true;
-          wakeWriter?.();
-        })();
-        // Graceful stop: batches already dispatched finish and are recorded; batches read ahead are not written
-        // (their records are read again next run, from the last saved checkpoint).
-        while (!stop.signal.aborted) {
-          const next = queue.shift();
-          if (!next) {
-            if (readerDone) break;
-            await new Promise<void>((r) => {
-              wakeWriter = r;
-            });
-            continue;
-          }
-          wakeReader?.();
-          dispatch(next.items, next.checkpoint, next.final);
-          while (inflight.length >= batchConcurrency) await inflight.shift();
-        }
-        await reader;
-        // Stopped (or the source failed) before its last batch: write the pooled leads of the batches dispatched,
-        // in a batch of their own that earns the last dispatched batch's checkpoint.
-        if (!dispatchedFinal && batchNo > 0 && !broken) dispatch([], checkpoints.get(batchNo), true);
-        stop.signal.removeEventListener("abort", onStop);
-        await Promise.all(inflight);
+        const result = await runPipeline<{ planning: Planning; executed: Executed }>(
+          read,
+          { batchSize, batchConcurrency, readAhead, stop, logger, runId },
+          {
+            async work(items, leads) {
+              const planning = await planBatch(items, planCtx);
+              const executed = await executePlan(planning.plan, { ...execCtx, leads });
+              return { planning, executed };
+            },
+            async commit({ planning, executed }, batch, earned) {
+              const entries = [...planning.entries, ...executed.entries];
+              const prior = carryActive ? await loadCarried(store, tenant, carryRefs(entries)) : new Map();
+              const carry = carryChanges(entries, prior, { tenant, runId, now: now(), policy });
+              await store.commitBatch({
+                tenant,
+                entries,
+                synced: executed.synced,
+                checkpoint: earned ? { name: SOURCE_CHECKPOINT, value: earned.value } : undefined,
+                carry,
+                fence: lease,
+              });
+              if (carry.put && carry.put.length > 0) carryActive = true;
+              const c = book.counts;
+              c.read += planning.counts.read;
+              c.rejected += planning.counts.rejected;
+              c.mapped += planning.counts.mapped;
+              c.unchanged += planning.counts.unchanged;
+              c.planned += planning.counts.planned;
+              c.batches++;
+              book.record(entries, executed);
+              emitter.emit("batchCommitted", {
+                runId,
+                batch,
+                records: entries.length,
+                checkpointSaved: earned !== undefined,
+              });
+              emitter.emit("progress", { runId, counts: { ...c } });
+              return executed.fatal;
+            },
+          },
+        );
+        failure ??= result.failure;
+        completedSource = result.completedSource;
+        checkpointSaved = result.checkpointSaved;
       }
 
       if (leaseLost()) {
@@ -570,10 +404,10 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           retryable: true,
         };
       }
-      const status: RunSummary["status"] = broken || failure ? "failed" : completedSource ? "completed" : "stopped";
-      if (status === "completed" && readBackOptions !== false) {
+      const verdict = book.status(failure, completedSource);
+      if ((verdict.status === "completed" || verdict.status === "degraded") && readBackOptions !== false) {
         try {
-          contextsUpdated = (await doReadBack([...run.touched], readBackOptions, lease, undefined)).contextsUpdated;
+          contextsUpdated = (await doReadBack([...book.touched], readBackOptions, lease, undefined)).contextsUpdated;
         } catch (e) {
           // The sync itself succeeded; a read-back failure is reported, not fatal.
           logger.warn({ runId, err: errorInfo(e) }, "read-back failed");
@@ -586,110 +420,59 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           "mapped fields this Marketo instance does not have were not sent",
         );
       }
-      const summary = await run.finish(status, {
+      if (!leaseLost()) await capabilityCache.persist(lease);
+      const summary = await book.finish(verdict.status, {
         checkpointSaved,
-        error: failure,
+        error: verdict.error,
         contextsUpdated,
         readOnly: caps.readOnly(),
         droppedFields,
       });
-      return { status, summary };
+      return { status: verdict.status, summary };
     });
 
   const replay = (selector: ReplaySelector = {}, runOptions: RunOptions = {}) =>
-    withLease(runOptions.signal, async ({ runId, lease, stop }) => {
-      const run = await newRun(runId, "replay");
-      const caps = new CapabilityTracker(gateway, emitter, logger);
-      const execCtx = { tenant, runId, gateway, capabilities: caps, now: () => clock.now(), isFatal };
+    underLease(runOptions.signal, async ({ runId, lease, stop }) => {
+      const book = await startRun(runId, "replay");
+      // A manual replay asks Marketo afresh whether objects are writable (the operator may just have changed it).
+      const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, true);
+      const execCtx: ExecuteContext = { tenant, runId, gateway, capabilities: caps, now, isFatal };
       let failure: ErrorInfo | undefined;
       try {
         await probe(caps);
-        const rows = await store.queryAudit({
-          tenant,
+        const candidates = await replayCandidates(store, tenant, {
           runId: selector.runId,
           keys: selector.keys,
-          kinds: selector.kinds ?? ["salesPerson", "company", "namedAccount", "lead"],
-          outcomes: selector.outcomes ?? ["failed", "skipped"],
+          kinds: selector.kinds ?? ALL_KINDS,
+          outcomes: selector.outcomes,
+          carried: selector.carried,
         });
-        // The latest entry per record wins; entries without a payload (contacts without email) cannot be replayed.
-        const latest = new Map<string, AuditEntry>();
-        for (const r of rows) {
-          if (!r.payload || !r.hash || r.kind === "customer") continue;
-          const k = `${r.kind}\u0000${r.key}`;
-          const prev = latest.get(k);
-          if (!prev || prev.at <= r.at) latest.set(k, r);
-        }
-        const kinds: WritableKind[] = ["salesPerson", "company", "namedAccount", "lead"];
-        const all = [...latest.values()];
-        for (let i = 0; i < all.length && !stop.signal.aborted; i += MAX_BATCH) {
-          const slice = all.slice(i, i + MAX_BATCH);
-          const plan: Plan = { salesPerson: [], company: [], namedAccount: [], lead: [] };
-          const entries: AuditEntry[] = [];
-          for (const kind of kinds) {
-            const ofKind = slice.filter((r) => r.kind === kind);
-            if (ofKind.length === 0) continue;
-            const synced = await store.getSynced(
-              tenant,
-              kind,
-              ofKind.map((r) => r.key),
-            );
-            for (const r of ofKind) {
-              const s = synced.get(r.key);
-              if (s && (s.hash === r.hash || s.at > r.at)) {
-                entries.push({
-                  tenant,
-                  runId,
-                  key: r.key,
-                  kind,
-                  outcome: "unchanged",
-                  sourceKey: r.sourceKey,
-                  reasons: [
-                    {
-                      code: "already_synced",
-                      message: s.hash === r.hash ? "already written with this content" : `superseded by run ${s.runId}`,
-                    },
-                  ],
-                  hash: r.hash,
-                  replayOf: r.runId,
-                  at: clock.now(),
-                });
-                continue;
-              }
-              const p: Planned = {
-                kind,
-                key: r.key,
-                sourceKey: r.sourceKey,
-                payload: r.payload!,
-                hash: r.hash!,
-                prior: s,
-                replayOf: r.runId,
-              };
-              plan[kind].push(p);
-            }
-          }
-          const executed = await executePlan(plan, execCtx);
-          const batchEntries = [...entries, ...executed.entries];
-          await store.commitBatch({ tenant, entries: batchEntries, synced: executed.synced, fence: lease });
-          run.counts.batches++;
-          run.counts.read += slice.length;
-          run.record(batchEntries, executed);
-          emitter.emit("progress", { runId, counts: { ...run.counts } });
-          if (executed.fatal) {
-            failure = executed.fatal;
-            break;
-          }
-        }
+        const r = await redrive(candidates, {
+          store,
+          tenant,
+          runId,
+          now,
+          policy,
+          exec: execCtx,
+          fence: lease,
+          stop: stop.signal,
+          book,
+          emitter,
+          replay: true,
+        });
+        failure = r.fatal;
       } catch (e) {
         failure = errorInfo(e);
       }
-      const status: RunSummary["status"] = failure ? "failed" : stop.signal.aborted ? "stopped" : "completed";
-      const summary = await run.finish(status, {
+      const verdict = book.status(failure, !stop.signal.aborted);
+      await capabilityCache.persist(lease);
+      const summary = await book.finish(verdict.status, {
         checkpointSaved: false,
-        error: failure,
+        error: verdict.error,
         contextsUpdated: 0,
         readOnly: caps.readOnly(),
       });
-      return { status, summary };
+      return { status: verdict.status, summary };
     });
 
   const sync: Sync = {
@@ -713,6 +496,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       c.stop.abort(new DOMException("stop requested", "AbortError"));
       await c.done.catch(() => {});
     },
+    carried: (query = {}) => store.listCarried({ ...query, tenant }),
     accountContext: (id) => store.getAccountContext(tenant, id),
     async refreshAccountContexts(accounts, opts = {}) {
       return doReadBack(accounts, opts, undefined, opts.signal);

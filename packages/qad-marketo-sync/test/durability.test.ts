@@ -21,7 +21,8 @@ describe("failures and the checkpoint", () => {
       batchConcurrency: 1,
     });
     const s = summaryOf(await sync.runOnce());
-    expect(s.status).toBe("completed");
+    // Read to the end with some writes failed: degraded (not completed), the failed records carried forward.
+    expect(s.status).toBe("degraded");
     expect(s.outcomes.company).toMatchObject({ failed: 300, created: 100 });
     expect(s.outcomes.namedAccount.created).toBe(400);
     const failed = await store.queryAudit({ tenant: "default", outcomes: ["failed"] });

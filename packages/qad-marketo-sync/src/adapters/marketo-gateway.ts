@@ -75,8 +75,8 @@ export function marketoGateway(mk: MarketoClient, options: MarketoGatewayOptions
   const activityTypeIds = options.activityTypeIds ?? DEFAULT_ACTIVITY_TYPES;
   const gateway: MarketoGateway = {
     async capability(object: CrmObject, o) {
-      void o;
-      const c = await mk.capabilities.get(object);
+      // The client's probe takes no signal; `refresh` makes it probe again instead of answering from its cache.
+      const c = await mk.capabilities.get(object, o?.refresh ? { refresh: true } : undefined);
       const out: GatewayCapability = { object, writable: c.writable, source: c.source };
       if (c.reason !== undefined) out.reason = c.reason;
       return out;

@@ -1,10 +1,12 @@
 import type { Emitter } from "../events.js";
 import type { Logger } from "../internal/runtime.js";
 import type { CrmObject, GatewayCapability, MarketoGateway } from "../ports.js";
+import type { CapabilityCache } from "./capability-cache.js";
 
 /**
- * What the engine may write on this instance, for one run: probed before the first write, flipped to read-only by
- * any 1018 answer (per record or per request), never flipped back within a run.
+ * What the engine may write on this instance, for one run: probed before the first write (through the
+ * {@link CapabilityCache}, which re-probes after its TTL), flipped to read-only by any 1018 answer (per record or per
+ * request), never flipped back within a run.
  * @internal
  */
 export class CapabilityTracker {
@@ -12,11 +14,19 @@ export class CapabilityTracker {
   readonly #gateway: MarketoGateway;
   readonly #emitter: Emitter;
   readonly #logger: Logger;
+  readonly #cache: CapabilityCache | undefined;
+  readonly #refresh: boolean;
 
-  constructor(gateway: MarketoGateway, emitter: Emitter, logger: Logger) {
+  /**
+   * `cache` keeps answers across runs (with a TTL); without it every run asks the gateway. `refresh` probes afresh
+   * whatever the cache holds (manual replay).
+   */
+  constructor(gateway: MarketoGateway, emitter: Emitter, logger: Logger, cache?: CapabilityCache, refresh = false) {
     this.#gateway = gateway;
     this.#emitter = emitter;
     this.#logger = logger;
+    this.#cache = cache;
+    this.#refresh = refresh;
   }
 
   /** Probes once per run; a failed probe assumes writable and lets a 1018 correct it. */
@@ -25,7 +35,9 @@ export class CapabilityTracker {
     if (known) return known;
     let cap: GatewayCapability;
     try {
-      cap = await this.#gateway.capability(object, { signal });
+      cap = this.#cache
+        ? await this.#cache.answer(object, { signal, refresh: this.#refresh })
+        : await this.#gateway.capability(object, { signal });
     } catch (e) {
       this.#logger.warn(
         { object, err: e instanceof Error ? e.message : String(e) },
@@ -53,6 +65,7 @@ export class CapabilityTracker {
     if (this.#known.get(object)?.writable === false) return;
     const cap: GatewayCapability = { object, writable: false, source: "1018", reason };
     this.#known.set(object, cap);
+    this.#cache?.learn(cap);
     this.#logger.warn({ object, reason }, "Marketo answered 1018: object is read-only, reading it instead");
     this.#emitter.emit("capability", cap);
   }

@@ -1,31 +1,9 @@
 import { type ErrorInfo, errorInfo } from "../errors.js";
 import type { GatewayRecordResult, MarketoGateway, MarketoPayload, Reason } from "../ports.js";
-import type { AuditEntry, Outcome, SyncedState, WritableKind } from "../store/audit-store.js";
+import type { AuditEntry, Outcome, SyncedState } from "../store/audit-store.js";
 import type { CapabilityTracker } from "./capabilities.js";
-
-/** Marketo accepts at most this many records per write. @internal */
-export const MAX_BATCH = 300;
-
-/** One payload planned for a write. @internal */
-export interface Planned {
-  kind: WritableKind;
-  key: string;
-  sourceKey: string;
-  payload: MarketoPayload;
-  hash: string;
-  prior?: SyncedState | undefined;
-  replayOf?: string | undefined;
-  /** Notes for the audit row (fields shortened, name conflicts resolved). */
-  notes?: Reason[] | undefined;
-}
-
-/** A plan: payloads per kind, each list free of duplicate keys. @internal */
-export type Plan = Record<WritableKind, Planned[]>;
-
-/** @internal */
-export function emptyPlan(): Plan {
-  return { salesPerson: [], company: [], namedAccount: [], lead: [] };
-}
+import type { LeadTicket } from "./lead-pool.js";
+import { MAX_BATCH, type Plan, type Planned } from "./plan.js";
 
 /** What executing a plan produced. @internal */
 export interface Executed {
@@ -34,6 +12,10 @@ export interface Executed {
   /** externalCompanyIds whose company or named account was written or read. */
   touched: Set<string>;
   writeCalls: number;
+  /** Write calls that failed as a whole (after the client's retries), 1018 refusals excepted. */
+  failedWriteCalls: number;
+  /** The first whole-call failure, for the run summary of a run whose every write failed. */
+  callError?: ErrorInfo | undefined;
   /** Set when an error means the run must stop after recording this batch (quota, auth, permission). */
   fatal?: ErrorInfo | undefined;
 }
@@ -48,14 +30,11 @@ export interface ExecuteContext {
   isFatal: (e: unknown) => boolean;
   signal?: AbortSignal | undefined;
   /**
-   * Decides which leads this batch writes (with `write`): a run pools leads across batches so lead calls carry full
-   * batches of 300. Without it the batch writes its own leads.
+   * This batch's turn in the run's lead pool: it hands the batch's own leads to the pool and gets back the leads to
+   * write now (full calls of 300 pooled across batches). Without it the batch writes its own leads.
    */
-  leadStep?: LeadStep | undefined;
+  leads?: LeadTicket | undefined;
 }
-
-/** See {@link ExecuteContext.leadStep}. @internal */
-export type LeadStep = (own: Planned[], write: (items: Planned[]) => Promise<void>) => Promise<void>;
 
 const chunks = <T>(xs: T[], n: number): T[][] => {
   const out: T[][] = [];
@@ -75,7 +54,7 @@ const is1018 = (reasons: Reason[]) => reasons.some((r) => r.code === "1018");
  * @internal
  */
 export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Executed> {
-  const out: Executed = { entries: [], synced: [], touched: new Set(), writeCalls: 0 };
+  const out: Executed = { entries: [], synced: [], touched: new Set(), writeCalls: 0, failedWriteCalls: 0 };
   const entry = (p: Planned, outcome: Outcome, extra: Partial<AuditEntry> = {}): AuditEntry => ({
     tenant: ctx.tenant,
     runId: ctx.runId,
@@ -130,6 +109,8 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
           continue;
         }
         noteFatal(e);
+        out.failedWriteCalls++;
+        out.callError ??= info;
         for (const p of chunk) out.entries.push(entry(p, "failed", { error: info }));
         continue;
       }
@@ -230,8 +211,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
     const writeLeads = async (items: Planned[]) => {
       await write(items, undefined, (x) => gateway.syncLeads(payloads(x), { signal }));
     };
-    if (ctx.leadStep) await ctx.leadStep(plan.lead, writeLeads);
-    else await writeLeads(plan.lead);
+    await writeLeads(ctx.leads ? await ctx.leads.take(plan.lead) : plan.lead);
   };
   const namedChain = async () => {
     const renames: Planned[] = [];

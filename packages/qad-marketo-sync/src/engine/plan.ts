@@ -2,8 +2,31 @@ import type { z } from "zod";
 import { payloadHash } from "../hashing.js";
 import { type CompiledMapping, isRejection, type MappedRecord } from "../mapping/mapping.js";
 import type { FieldSpec, MarketoPayload, Reason, SourceItem } from "../ports.js";
-import type { AuditEntry, AuditStore, WritableKind } from "../store/audit-store.js";
-import { emptyPlan, type Plan, type Planned } from "./execute.js";
+import type { AuditEntry, AuditStore, SyncedState, WritableKind } from "../store/audit-store.js";
+
+/** Marketo accepts at most this many records per write. @internal */
+export const MAX_BATCH = 300;
+
+/** One payload planned for a write. @internal */
+export interface Planned {
+  kind: WritableKind;
+  key: string;
+  sourceKey: string;
+  payload: MarketoPayload;
+  hash: string;
+  prior?: SyncedState | undefined;
+  replayOf?: string | undefined;
+  /** Notes for the audit row (fields shortened, name conflicts resolved). */
+  notes?: Reason[] | undefined;
+}
+
+/** A plan: payloads per kind, each list free of duplicate keys. @internal */
+export type Plan = Record<WritableKind, Planned[]>;
+
+/** @internal */
+export function emptyPlan(): Plan {
+  return { salesPerson: [], company: [], namedAccount: [], lead: [] };
+}
 
 /** Fields per kind (from the gateway's describe), or undefined to send every mapped field as is. @internal */
 export type FieldFilters = Partial<Record<WritableKind, Map<string, FieldSpec> | undefined>>;
