@@ -14,3 +14,5 @@ export {
 } from "./limiter-store.js";
 export type { MigrateOptions, MigrateResult, MigrationStep } from "./migrate.js";
 export { migrate, SchemaVersionError } from "./migrate.js";
+export type { PostgresStore, PostgresStoreOptions } from "./store.js";
+export { createPostgresStore } from "./store.js";
