@@ -6,6 +6,8 @@ export { qadCustomerSource } from "./adapters/qad-customer-source.js";
 export type { NameConflictPolicy } from "./engine/plan.js";
 export type { ErrorInfo, SyncErrorCode, SyncErrorOptions } from "./errors.js";
 export { isSyncError, LeaseLostError, SyncConfigError, SyncError } from "./errors.js";
+export type { VaultErrorCode } from "./errors.js";
+export { VaultError } from "./errors.js";
 export type { StageCounts, SyncEventName, SyncEvents, SyncListener } from "./events.js";
 export { payloadHash, stableStringify } from "./hashing.js";
 export type { Clock, Logger, Sleep } from "./internal/runtime.js";
@@ -74,3 +76,28 @@ export { createMemoryStore } from "./store/memory-store.js";
 export type { OutcomeCounts, RunSummary } from "./summary.js";
 export type { ReplaySelector, RunOptions, RunOutcome, Sync, SyncOptions } from "./sync.js";
 export { createSync, defaultIsFatal, SOURCE_CHECKPOINT } from "./sync.js";
+export type {
+  KeyProvider,
+  KeyRing,
+  MarketoCredentials,
+  QadCredentials,
+  QxtendCredentials,
+  RotateOptions,
+  RotationFailure,
+  RotationResult,
+  StoredQadAuth,
+  Vault,
+  VaultCallOptions,
+  VaultKey,
+  VaultOptions,
+} from "./vault/index.js";
+export {
+  createVault,
+  isKeyRing,
+  KEY_BYTES,
+  keyRing,
+  keysFromEnv,
+  MARKETO_RECORD,
+  QAD_RECORD,
+  VAULT_KEYS_VARIABLE,
+} from "./vault/index.js";
