@@ -298,6 +298,11 @@ describe.skipIf(!hasPostgres)("fleet: 4 worker processes, 3 tenant pairs, one Ma
     })();
 
     for (const t of TENANTS) expect(await admin.runNow(t)).toEqual(expect.any(String));
+    // A second job per pair while the first runs: it waits (a stately queue activates one job per pair at a time).
+    await until("every pair running", () =>
+      TENANTS.every((t) => messages.some((m) => m.event === "runStarted" && m.tenant === t)),
+    );
+    for (const t of TENANTS) expect(await admin.runNow(t)).toEqual(expect.any(String));
 
     // Kill the worker whose run is first to commit its third batch, in the middle of that run.
     await until("a third batch", () => messages.some((m) => m.event === "batchCommitted" && (m.batch ?? 0) >= 3));
@@ -309,10 +314,13 @@ describe.skipIf(!hasPostgres)("fleet: 4 worker processes, 3 tenant pairs, one Ma
     const store = createPostgresStore({ connectionString: db.url, maxConnections: 2 });
     try {
       const completed = async (t: string) => (await store.listRuns(t)).some((r) => r.status === "completed");
+      const unsettled = async () =>
+        (await sampler.query("SELECT 1 FROM pgboss.job WHERE name LIKE 'qad-marketo-sync.%' AND state < 'completed'"))
+          .rowCount;
       await until(
-        "every pair completed",
-        async () => (await Promise.all(TENANTS.map(completed))).every(Boolean),
-        60_000,
+        "every pair completed and every job settled",
+        async () => (await Promise.all(TENANTS.map(completed))).every(Boolean) && (await unsettled()) === 0,
+        70_000,
       );
       sampling = false;
       await sampling$;
@@ -343,6 +351,10 @@ describe.skipIf(!hasPostgres)("fleet: 4 worker processes, 3 tenant pairs, one Ma
       expect(takeover!.worker).not.toBe(victim.worker);
       const takeoverStart = messages.find((m) => m.event === "runStarted" && m.runId === takeover!.runId)!;
       expect(takeoverStart.at).toBeGreaterThanOrEqual(killedAt);
+      console.info(
+        `fleet: ${victim.tenant} taken over by ${takeover!.worker} ${takeoverStart.at - killedAt} ms after the kill ` +
+          `(job expiry ${JOB.expireInSeconds} s); ${mk.inspect().totalCalls} Marketo calls for ${TENANTS.length} pairs`,
+      );
 
       // One quota for four processes: no 606/615/607, in the counters or in the call log.
       const seen = mk.inspect();
@@ -360,7 +372,7 @@ describe.skipIf(!hasPostgres)("fleet: 4 worker processes, 3 tenant pairs, one Ma
             1,
           );
         }
-        const accounts = mk.data.namedAccounts.all().filter((a) => String(a.name).includes(`[${t}]`));
+        const accounts = mk.data.namedAccounts.all().filter((a) => String(a.name).startsWith(`[${t}] `));
         expect(accounts).toHaveLength(CUSTOMERS);
       }
       expect(mk.data.companies.count()).toBe(CUSTOMERS * TENANTS.length);

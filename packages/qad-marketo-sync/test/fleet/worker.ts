@@ -33,7 +33,7 @@ const fleet = createFleet({
     // records (leads are left out: the simulated contacts of different tenants share emails).
     const mapping = extendMapping({
       externalCompanyId: (c) => `${tenant}.${defaultExternalCompanyId(c)}`,
-      namedAccount: { name: (c) => `${c.name} [${tenant}]` },
+      namedAccount: { name: (c) => `[${tenant}] ${c.name}` },
       lead: false,
     });
     const sync = createSync({
