@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type AuditStore, arraySource, createMemoryStore, createSync, type RunOutcome } from "../src/index.js";
+import {
+  type AuditStore,
+  arraySource,
+  createMemoryStore,
+  createSync,
+  extendMapping,
+  type RunOutcome,
+} from "../src/index.js";
 import { customers } from "./support/customers.js";
 import { FakeError, FakeGateway } from "./support/fake-gateway.js";
 
@@ -75,6 +82,44 @@ describe("failures and the checkpoint", () => {
     expect(s2.sourceItems).toBe(600);
     expect(marketo.companies.size).toBe(900);
     expect(await inner.getCheckpoint("default", "source")).toBe(900);
+  });
+
+  it("batchConcurrency 2: a batch whose commit fails slowly while the next commits never has its records skipped", async () => {
+    const marketo = new FakeGateway();
+    const inner = createMemoryStore();
+    let failFirst = true;
+    const store: AuditStore = {
+      ...inner,
+      listSynced: inner.listSynced,
+      async commitBatch(b) {
+        if (failFirst && b.entries.some((e) => e.key === "SET.C1")) {
+          failFirst = false;
+          // Slow: the next batch has finished its Marketo calls and would commit meanwhile if it could.
+          await new Promise((r) => setTimeout(r, 30));
+          throw new Error("disk full");
+        }
+        return inner.commitBatch(b);
+      },
+    };
+    const sync = createSync({
+      source: arraySource(customers(600)),
+      marketo,
+      store,
+      readBack: false,
+      batchConcurrency: 2,
+      mapping: extendMapping({ lead: false }),
+    });
+    const first = await sync.runOnce();
+    expect(first.status).toBe("failed");
+    // Batch 1 is not recorded, so no checkpoint may cover it, whatever batch 2 did.
+    expect(await inner.getCheckpoint("default", "source")).toBeUndefined();
+    expect(await inner.queryAudit({ tenant: "default", keys: ["SET.C301"] })).toEqual([]);
+    const second = summaryOf(await sync.runOnce());
+    expect(second.status).toBe("completed");
+    expect(second.sourceItems).toBe(600);
+    expect(await inner.getCheckpoint("default", "source")).toBe(600);
+    const recorded = await inner.queryAudit({ tenant: "default", kinds: ["company"], runId: second.runId });
+    expect(recorded).toHaveLength(600);
   });
 
   it("a fatal error (daily quota) stops the run after recording its batch; the rest waits for the next run", async () => {

@@ -72,6 +72,24 @@ describe("read-only fallback (CRM-synced instance)", () => {
     expect(s.outcomes.lead.created).toBe(3);
   });
 
+  it("request-level 1018 flips companies read-only for the rest of the run: one company write call", async () => {
+    const marketo = new FakeGateway();
+    marketo.requestLevel1018.add("companies");
+    const sync = createSync({
+      source: arraySource(customers(700)),
+      marketo,
+      store: createMemoryStore(),
+      readBack: false,
+      batchConcurrency: 1,
+    });
+    const s = summaryOf(await sync.runOnce());
+    expect(marketo.calls.filter((c) => c.op === "sync:companies")).toHaveLength(1);
+    expect(marketo.calls.filter((c) => c.op === "get:companies").map((c) => c.size)).toEqual([300, 300, 100]);
+    expect(s.readOnly).toEqual([{ object: "companies", reason: "fake 1018" }]);
+    expect(s.outcomes.company).toMatchObject({ skipped: 700, failed: 0 });
+    expect(s.status).toBe("completed");
+  });
+
   it("a failed probe assumes writable and lets Marketo's answer decide", async () => {
     const marketo = new FakeGateway();
     marketo.capability = async () => {

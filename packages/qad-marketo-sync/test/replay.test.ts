@@ -66,6 +66,30 @@ describe("replay", () => {
     expect(marketo.companies.get("SET.C2")?.mainPhone).toBe("+1 000");
   });
 
+  it("a record that failed twice with different payloads is replayed with the newer payload, never the older", async () => {
+    const records = customers(1);
+    let t = 1_000;
+    const marketo = new FakeGateway();
+    marketo.failNext.set("companies", [new FakeError("502", true), new FakeError("502", true)]);
+    const store = createMemoryStore();
+    const sync = createSync({
+      source: { read: () => arraySource(records).read(undefined) },
+      marketo,
+      store,
+      readBack: false,
+      clock: { now: () => t },
+    });
+    expect(summaryOf(await sync.runOnce()).outcomes.company.failed).toBe(1);
+    records[0] = { ...records[0]!, telephone: "+1 222" };
+    t += 1_000; // not yet due for a carry-forward retry (5 minutes)
+    expect(summaryOf(await sync.runOnce()).outcomes.company.failed).toBe(1);
+    t += 1_000;
+    const r = summaryOf(await sync.replay({ kinds: ["company"] }));
+    expect(r.outcomes.company.created).toBe(1);
+    expect(marketo.companies.get("SET.C1")?.mainPhone).toBe("+1 222");
+    expect(marketo.calls.filter((c) => c.op === "sync:companies")).toHaveLength(3);
+  });
+
   it("replays records skipped by a CRM read-only instance once the instance is writable", async () => {
     const marketo = new FakeGateway();
     marketo.probeReadOnly.add("companies");

@@ -67,8 +67,11 @@ export class FakeGateway implements MarketoGateway {
 
   /** Capability answers are cached like the real client does (one probe per object per gateway). */
   #probed = new Set<CrmObject>();
-  async capability(object: CrmObject): Promise<GatewayCapability> {
-    if (!this.#probed.has(object)) {
+  /** Every capability request, with its `refresh` flag. */
+  capabilityRequests: { object: CrmObject; refresh: boolean }[] = [];
+  async capability(object: CrmObject, options?: { refresh?: boolean }): Promise<GatewayCapability> {
+    this.capabilityRequests.push({ object, refresh: options?.refresh === true });
+    if (options?.refresh || !this.#probed.has(object)) {
       this.#probed.add(object);
       this.#callsMade++;
       this.calls.push({ op: `capability:${object}`, size: 0 });
