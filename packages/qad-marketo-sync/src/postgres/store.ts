@@ -137,19 +137,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const t = tables(schema);
   const NOW = nowSql("$1");
   let closed = false;
-  let migrated: Promise<MigrateResult> | undefined;
+  /** Settles when the last migration run did; reset when it failed, so a later operation tries again. */
+  let migrated: Promise<void> | undefined;
 
   const runMigrations = (): Promise<MigrateResult> => {
-    if (!migrated) {
-      migrated = migrate(pool, AUDIT_MIGRATION_SET, AUDIT_MIGRATIONS, { schema }).catch((e: unknown) => {
-        migrated = undefined; // a later call tries again
-        throw e;
-      });
-    }
-    return migrated;
+    const run = migrate(pool, AUDIT_MIGRATION_SET, AUDIT_MIGRATIONS, { schema });
+    const done = run.then(() => undefined);
+    done.catch(() => {
+      if (migrated === done) migrated = undefined;
+    });
+    migrated = done;
+    return run;
   };
   const ready = async (): Promise<void> => {
-    if (autoMigrate) await runMigrations();
+    if (autoMigrate) await (migrated ?? runMigrations());
   };
   /** The injected clock's now, or null for the database clock (see {@link nowSql}). */
   const now = (): number | null => (clock ? Math.floor(clock.now()) : null);
