@@ -50,15 +50,23 @@ export interface MarketoLimitsOptions {
    */
   dailyReserve?: number;
   /**
-   * How long every call is held back after a 606 (window limit), in ms.
-   * @default windowMs / 4
+   * Shortest pause of every call after a 606 (window limit), in ms. Refusals in a row grow the pause with decorrelated
+   * jitter (each drawn from `[rateLimitPauseMs, 3 × previous]`) up to `rateLimitMaxPauseMs`; a call answered without
+   * 606/615 starts the sequence again.
+   * @default windowMs / 10
    */
   rateLimitPauseMs?: number;
   /**
-   * How long every call is held back after a 615 (concurrency limit), in ms.
+   * Shortest pause of every call after a 615 (concurrency limit), in ms; grows like `rateLimitPauseMs`, up to
+   * `windowMs` (or `rateLimitMaxPauseMs` if smaller).
    * @default windowMs / 20
    */
   concurrencyPauseMs?: number;
+  /**
+   * Longest pause after a 606, in ms.
+   * @default 3 × windowMs
+   */
+  rateLimitMaxPauseMs?: number;
   /**
    * A slot not released within this time is considered finished (protects shared stores from crashed workers).
    * @default 360000
@@ -159,6 +167,7 @@ const optionsSchema = z.object({
       dailyReserve: z.number().int().nonnegative().optional(),
       rateLimitPauseMs: nonNegative.optional(),
       concurrencyPauseMs: nonNegative.optional(),
+      rateLimitMaxPauseMs: nonNegative.optional(),
       leaseMs: positiveInt.optional(),
       pollMs: z.number().positive().optional(),
     })
@@ -169,6 +178,7 @@ const optionsSchema = z.object({
       maxRetries: z.number().int().nonnegative().optional(),
       baseDelayMs: nonNegative.optional(),
       maxDelayMs: nonNegative.optional(),
+      rateLimitMaxWaitMs: nonNegative.optional(),
     })
     .optional(),
   usageSync: z.union([z.literal(false), z.object({ everyCalls: positiveInt.optional() })]).optional(),
@@ -212,8 +222,9 @@ export function resolveConfig(options: MarketoClientOptions): ResolvedConfig {
     maxConcurrent: o.limits?.maxConcurrent ?? 5,
     dailyQuota: o.limits?.dailyQuota ?? 50_000,
     dailyReserve: o.limits?.dailyReserve ?? Math.min(500, Math.floor((o.limits?.dailyQuota ?? 50_000) / 100)),
-    rateLimitPauseMs: o.limits?.rateLimitPauseMs ?? windowMs / 4,
+    rateLimitPauseMs: o.limits?.rateLimitPauseMs ?? windowMs / 10,
     concurrencyPauseMs: o.limits?.concurrencyPauseMs ?? windowMs / 20,
+    rateLimitMaxPauseMs: o.limits?.rateLimitMaxPauseMs ?? windowMs * 3,
     leaseMs: o.limits?.leaseMs ?? 360_000,
     pollMs: o.limits?.pollMs ?? Math.max(1, windowMs / 200),
   };
@@ -234,6 +245,7 @@ export function resolveConfig(options: MarketoClientOptions): ResolvedConfig {
       maxRetries: o.retry?.maxRetries ?? 5,
       baseDelayMs: o.retry?.baseDelayMs ?? 500,
       maxDelayMs: o.retry?.maxDelayMs ?? 30_000,
+      rateLimitMaxWaitMs: o.retry?.rateLimitMaxWaitMs ?? 30 * windowMs,
     },
     usageSyncEvery: o.usageSync === false ? undefined : (o.usageSync?.everyCalls ?? 500),
     maxUriLength: o.maxUriLength ?? 8_000,

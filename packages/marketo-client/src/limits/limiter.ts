@@ -1,5 +1,6 @@
 import { MarketoQuotaExceededError } from "../errors.js";
 import type { Clock, Logger, Sleep } from "../internal/runtime.js";
+import { RateLimitBackoff } from "./backoff.js";
 import { quotaDay } from "./day.js";
 import type { LimiterState, LimiterStore, ReserveLimits } from "./limiter-store.js";
 
@@ -13,11 +14,21 @@ export interface ResolvedLimits {
   leaseMs: number;
   rateLimitPauseMs: number;
   concurrencyPauseMs: number;
+  rateLimitMaxPauseMs: number;
   pollMs: number;
 }
 
 /** A granted call slot; release it exactly once when the answer has arrived. */
 export interface LimiterSlot {
+  /** When the slot was granted (ms, injected clock). */
+  readonly grantedAt: number;
+  /**
+   * Marketo refused this call with 606 or 615 (another integration is using the instance): closes the shared gate for
+   * a growing, jittered pause (see {@link RateLimitBackoff}) and returns it in ms. Call it before `release`, so no
+   * queued call slips out between the two. Refusals of calls granted before the last pause was set belong to the same
+   * burst and do not grow the pause again.
+   */
+  rateLimited(code: "606" | "615", random: () => number): Promise<number>;
   /**
    * Frees the slot. `answeredAt` (ms, injected clock) is when the answer's headers arrived, if known: the call then
    * leaves the window `windowMs` after that moment. Default: now.
@@ -50,6 +61,9 @@ export class Limiter {
   #generation = 0;
   #last: LimiterState = { windowCalls: 0, inFlight: 0, dailyUsed: 0, pausedUntil: 0 };
   #callsMade = 0;
+  readonly #backoff: Record<"606" | "615", RateLimitBackoff>;
+  /** When the last 606/615 pause was set: refusals of calls granted before it are the same burst. */
+  #limitedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: {
     store: LimiterStore;
@@ -65,6 +79,14 @@ export class Limiter {
     this.#clock = options.clock;
     this.#sleep = options.sleep;
     this.#logger = options.logger;
+    const l = options.limits;
+    this.#backoff = {
+      "606": new RateLimitBackoff({ baseMs: l.rateLimitPauseMs, capMs: l.rateLimitMaxPauseMs }),
+      "615": new RateLimitBackoff({
+        baseMs: l.concurrencyPauseMs,
+        capMs: Math.min(l.rateLimitMaxPauseMs, Math.max(l.concurrencyPauseMs, l.windowMs)),
+      }),
+    };
   }
 
   /** The limits in force. */
@@ -169,7 +191,7 @@ export class Limiter {
         if (result.granted) {
           this.#dequeue(head);
           this.#callsMade++;
-          head.resolve(this.#slot(result.slotId));
+          head.resolve(this.#slot(result.slotId, this.#clock.now()));
           continue;
         }
         if (result.reason === "daily") {
@@ -218,12 +240,40 @@ export class Limiter {
     }
   }
 
-  #slot(slotId: string): LimiterSlot {
+  /** Closes the gate after a 606/615 and returns the pause in ms. */
+  async #rateLimited(code: "606" | "615", grantedAt: number, random: () => number): Promise<number> {
+    const now = this.#clock.now();
+    const backoff = this.#backoff[code];
+    if (grantedAt <= this.#limitedAt && backoff.current > 0) {
+      // Sent before the gate closed: the same burst of refusals, already paused for.
+      return Math.max(0, this.#last.pausedUntil - now);
+    }
+    const ms = backoff.next(random);
+    this.#limitedAt = now;
+    await this.pause(now + ms);
+    return ms;
+  }
+
+  /** A call granted after the last pause was answered without 606/615: the squeeze is over. */
+  #answered(grantedAt: number): void {
+    if (grantedAt <= this.#limitedAt) return;
+    this.#backoff["606"].reset();
+    this.#backoff["615"].reset();
+  }
+
+  #slot(slotId: string, grantedAt: number): LimiterSlot {
     let released = false;
+    let limited = false;
     return {
+      grantedAt,
+      rateLimited: (code, random) => {
+        limited = true;
+        return this.#rateLimited(code, grantedAt, random);
+      },
       release: async (answeredAt?: number) => {
         if (released) return;
         released = true;
+        if (answeredAt !== undefined && !limited) this.#answered(grantedAt);
         try {
           const now = this.#clock.now();
           await this.#store.release(this.#key, slotId, Math.min(answeredAt ?? now, now), now);

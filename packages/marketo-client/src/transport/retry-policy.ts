@@ -17,13 +17,24 @@ export interface RetryOptions {
    * @default 30000
    */
   maxDelayMs: number;
+  /**
+   * How long one call keeps retrying 606/615 (another integration keeps the instance's window or concurrency full),
+   * from its first such answer, in ms. These retries wait at the limiter's shared, growing pause gate and do not
+   * count against `maxRetries`; when the time is up the call fails with a retryable `MarketoRateLimitError`.
+   * @default 30 × limits.windowMs (10 minutes at Marketo's 20 s)
+   */
+  rateLimitMaxWaitMs: number;
 }
 
 /**
  * Capped exponential backoff with bounded jitter: `min(base · 2^(n-1), max) · (1 − 0.25 · random())`. The jitter only
  * shortens the wait, so the cap holds, and spreads retries of many callers apart.
  */
-export function backoffDelay(retry: number, options: RetryOptions, random: () => number): number {
+export function backoffDelay(
+  retry: number,
+  options: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs">,
+  random: () => number,
+): number {
   const exp = Math.min(options.baseDelayMs * 2 ** Math.max(0, retry - 1), options.maxDelayMs);
   return Math.round(exp * (1 - 0.25 * random()));
 }

@@ -185,6 +185,9 @@ export class Transport {
   async #withRetry<R>(req: TransportRequest, attempt: () => Promise<R>): Promise<R> {
     const { runtime, retry } = this.#o;
     let retriesUsed = 0;
+    /** When this call first got a 606/615: those retries are bounded by time, not by `maxRetries`. */
+    let limitedSince: number | undefined;
+    const isRateLimit = (error: unknown) => isMarketoError(error) && (error.code === "606" || error.code === "615");
     return pRetry(
       async () => {
         try {
@@ -201,12 +204,26 @@ export class Transport {
         maxTimeout: 0,
         randomize: false,
         ...(req.signal ? { signal: req.signal } : {}),
+        // 606/615 retries wait at the limiter's shared, growing pause gate; their budget is time (below).
+        shouldConsumeRetry: ({ error }) => !isRateLimit(error),
         shouldRetry: async ({ error }) => {
           if (!this.#retryable(error, req)) return false;
-          retriesUsed++;
           const code = isMarketoError(error) ? error.code : "NETWORK";
-          // Rate limits wait at the limiter's shared gate instead of a private backoff.
-          const delay = code === "606" || code === "615" ? 0 : backoffDelay(retriesUsed, retry, runtime.random);
+          if (isRateLimit(error)) {
+            const now = runtime.clock.now();
+            limitedSince ??= now;
+            if (now - limitedSince >= retry.rateLimitMaxWaitMs) {
+              runtime.logger.warn(
+                { code, waitedMs: now - limitedSince, path: req.path },
+                "marketo: rate limits did not clear within retry.rateLimitMaxWaitMs; giving up on this call",
+              );
+              return false;
+            }
+            runtime.logger.debug({ code, path: req.path }, "marketo: retrying after the shared rate-limit pause");
+            return true;
+          }
+          retriesUsed++;
+          const delay = backoffDelay(retriesUsed, retry, runtime.random);
           runtime.logger.debug(
             { code, attempt: retriesUsed, delayMs: delay, path: req.path },
             "marketo: retrying after a transient failure",
@@ -327,11 +344,10 @@ export class Transport {
         runtime.logger.warn({ code: "607" }, "marketo: daily quota reached; calls stop until 00:00 US Central");
         await limiter.exhaustDaily();
       } else if (limited) {
-        const l = limiter.limits;
-        const pauseMs = limited === "606" ? l.rateLimitPauseMs : l.concurrencyPauseMs;
-        // The client never exceeds its own limits, so another integration is using this instance's quota.
+        // The client never exceeds its own limits, so another integration is using this instance's quota: pause every
+        // call of the instance, longer (jittered) with every refusal in a row.
+        const pauseMs = await slot.rateLimited(limited, runtime.random);
         runtime.logger.warn({ code: limited, pauseMs }, "marketo: rate limit answered; holding every call back");
-        await limiter.pause(runtime.clock.now() + pauseMs);
       }
       return { response, text, prepared, token };
     } catch (error) {

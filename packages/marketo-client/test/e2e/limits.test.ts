@@ -85,14 +85,33 @@ describe("quota-aware limiter against the simulator's real limits", () => {
     expect(sim.inspect().violations.total).toBe(0);
   });
 
-  it("606 that never clears ends in MarketoRateLimitError after the configured retries", async () => {
+  it("606 that never clears ends in a retryable MarketoRateLimitError only after retry.rateLimitMaxWaitMs", async () => {
     sim = await startMarketoSimulator({ timeScale: 0.02 });
-    const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false, retry: { maxRetries: 2 } });
-    sim.faults.inject({ code: 606, times: 10 });
+    const mk = new MarketoClient({
+      ...sim.clientOptions,
+      usageSync: false,
+      limits: { ...sim.clientOptions.limits, rateLimitMaxPauseMs: 200 },
+      retry: { ...sim.clientOptions.retry, maxRetries: 2, rateLimitMaxWaitMs: 1_000 },
+    });
+    sim.faults.inject({ code: 606, times: 1_000 });
     const error = await mk.stats.usage().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MarketoRateLimitError);
     expect((error as MarketoRateLimitError).retryable).toBe(true);
-    expect(sim.inspect().totalCalls).toBe(3);
+    // 606 retries do not spend maxRetries (2): the call kept trying through the squeeze.
+    expect(sim.inspect().totalCalls).toBeGreaterThan(3);
+  });
+
+  it("a squeeze shorter than the budget loses nothing: ten 606 in a row, then the call succeeds", async () => {
+    sim = await startMarketoSimulator({ timeScale: 0.02 });
+    const mk = new MarketoClient({
+      ...sim.clientOptions,
+      usageSync: false,
+      limits: { ...sim.clientOptions.limits, rateLimitMaxPauseMs: 100 },
+      retry: { ...sim.clientOptions.retry, maxRetries: 2 },
+    });
+    sim.faults.inject({ code: 606, times: 10 });
+    await expect(mk.stats.usage()).resolves.toBeDefined();
+    expect(sim.inspect().totalCalls).toBe(11);
   });
 
   it("stops itself before the configured daily ceiling (no call sent past it)", async () => {

@@ -13,6 +13,7 @@ const limits = (over: Partial<ResolvedLimits> = {}): ResolvedLimits => ({
   leaseMs: 60_000,
   rateLimitPauseMs: 250,
   concurrencyPauseMs: 50,
+  rateLimitMaxPauseMs: 2_000,
   pollMs: 5,
   ...over,
 });
