@@ -100,7 +100,7 @@ const storeError = (op: string, e: unknown): Error => {
  * file, so they exclude runners in other processes too. Needs the optional peer dependency `better-sqlite3` (12.x).
  *
  * @throws {@link SqliteSchemaVersionError} when the file was written by a newer version of this package.
- * @throws {@link SyncError} with code `store` when the file cannot be opened.
+ * @throws `SyncError` with code `store` when the file cannot be opened.
  * @example
  * import { createSqliteStore } from "@ml/qad-marketo-sync/sqlite";
  * const store = createSqliteStore({ path: "./data/sync.db" });
