@@ -3,6 +3,7 @@ export type { MarketoGatewayOptions } from "./adapters/marketo-gateway.js";
 export { marketoGateway } from "./adapters/marketo-gateway.js";
 export type { QadCustomerSourceOptions } from "./adapters/qad-customer-source.js";
 export { qadCustomerSource } from "./adapters/qad-customer-source.js";
+export type { CarryForwardOptions } from "./engine/carry-forward.js";
 export type { NameConflictPolicy } from "./engine/plan.js";
 export type { ErrorInfo, SyncErrorCode, SyncErrorOptions } from "./errors.js";
 export { isSyncError, LeaseLostError, SyncConfigError, SyncError } from "./errors.js";
@@ -24,6 +25,7 @@ export type { FieldMap, FieldPath, FieldRule, FieldValue, LeadInput, SyncMapping
 export type {
   ActivityInfo,
   ActivityRead,
+  CapabilityOptions,
   CrmObject,
   CustomerSource,
   FieldSpec,
@@ -73,7 +75,7 @@ export type {
 export type { SealedQuery, SealedSecret, SecretStore } from "./store/secret-store.js";
 export type { MemoryStore, MemoryStoreOptions } from "./store/memory-store.js";
 export { createMemoryStore } from "./store/memory-store.js";
-export type { OutcomeCounts, RunSummary } from "./summary.js";
+export type { CarriedSummary, OutcomeCounts, RunSummary } from "./summary.js";
 export type { ReplaySelector, RunOptions, RunOutcome, Sync, SyncOptions } from "./sync.js";
 export { createSync, defaultIsFatal, SOURCE_CHECKPOINT } from "./sync.js";
 export type {

@@ -341,6 +341,8 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
             book,
             emitter,
             capabilities: caps,
+            filters: planCtx.filters,
+            dropped: planCtx.dropped,
           });
           failure = retried.fatal;
         }

@@ -1,7 +1,7 @@
 import type { ErrorInfo } from "../errors.js";
 import type { CarriedRecord, RecordRef, WritableKind } from "../store/audit-store.js";
 import type { CapabilityTracker } from "./capabilities.js";
-import { MAX_BATCH } from "./plan.js";
+import { type FieldFilters, MAX_BATCH, refit } from "./plan.js";
 import { type RedriveDeps, redrive } from "./redrive.js";
 import { fromCarried } from "./replay.js";
 
@@ -18,7 +18,12 @@ const OBJECT_OF: Partial<Record<WritableKind, "companies" | "salesPersons">> = {
  * @internal
  */
 export async function retryCarried(
-  deps: Omit<RedriveDeps, "replay" | "carried"> & { capabilities: CapabilityTracker },
+  deps: Omit<RedriveDeps, "replay" | "carried"> & {
+    capabilities: CapabilityTracker;
+    /** This run's describe answers: a payload carried while describe was unavailable is fitted as planning would. */
+    filters: FieldFilters;
+    dropped: Set<string>;
+  },
 ): Promise<{ fatal?: ErrorInfo | undefined }> {
   let after: RecordRef | undefined;
   const dueBy = deps.now();
@@ -40,14 +45,20 @@ export async function retryCarried(
     });
     if (due.length > 0) {
       const known = new Map(due.map((c) => [`${c.kind}\u0000${c.key}`, c]));
-      const candidates = due.map((c) =>
-        fromCarried(c, [
-          {
-            code: "carried_forward",
-            message: `carried forward since run ${c.runId} (${c.cause}); attempt ${c.attempts + 1}`,
-          },
-        ]),
-      );
+      const candidates = due.map((c) => {
+        const fitted = refit(c.kind, c.payload, deps.filters, deps.dropped);
+        return {
+          ...fromCarried(c, [
+            {
+              code: "carried_forward",
+              message: `carried forward since run ${c.runId} (${c.cause}); attempt ${c.attempts + 1}`,
+            },
+            ...fitted.notes,
+          ]),
+          payload: fitted.payload,
+          hash: fitted.hash,
+        };
+      });
       const r = await redrive(candidates, { ...deps, replay: false, carried: known });
       deps.book.carried.retried += r.planned;
       deps.book.carried.written += r.written;

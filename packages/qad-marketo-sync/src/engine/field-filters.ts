@@ -13,7 +13,7 @@ const OBJECTS = {
 
 /**
  * Describe answers per kind, cached for `ttlMs`: they change only when an admin edits the schema, so an unchanged
- * re-run costs no call. A failed describe sends every mapped field for that kind.
+ * re-run costs no call. A failed describe sends every mapped field for that kind, and is not cached.
  * @internal
  */
 export class FieldFilterCache {
@@ -28,14 +28,17 @@ export class FieldFilterCache {
     if (!this.deps.enabled || !gateway.fields) return {};
     if (this.#cache && clock.now() - this.#cache.at < this.deps.ttlMs) return this.#cache.filters;
     const out: FieldFilters = {};
+    let failed = false;
     for (const [kind, object] of Object.entries(OBJECTS) as [WritableKind, (typeof OBJECTS)[WritableKind]][]) {
       try {
         out[kind] = await gateway.fields(object, { signal });
       } catch (e) {
+        failed = true;
         logger.warn({ object, err: errorInfo(e) }, "describe failed; sending every mapped field");
       }
     }
-    this.#cache = { at: clock.now(), filters: out };
+    // A failed describe (Marketo unreachable) is asked again next run rather than trusted for the TTL.
+    if (!failed) this.#cache = { at: clock.now(), filters: out };
     return out;
   }
 }

@@ -100,6 +100,21 @@ const KEEP: Record<WritableKind, string[]> = {
 };
 
 /**
+ * Fits a payload mapped earlier (e.g. a carried-forward one, mapped while describe was unavailable) to the
+ * instance's fields, as planning does: unknown fields dropped, over-long strings shortened, with notes.
+ * @internal
+ */
+export function refit(
+  kind: WritableKind,
+  payload: MarketoPayload,
+  filters: FieldFilters,
+  dropped: Set<string>,
+): { payload: MarketoPayload; hash: string; notes: Reason[] } {
+  const fitted = fitFields(payload, filters[kind], KEEP[kind], (field) => dropped.add(`${kind}.${field}`));
+  return { ...fitted, hash: payloadHash(fitted.payload) };
+}
+
+/**
  * Source items → validated, mapped, hashed payloads; payloads whose hash equals the last successful write are
  * recorded as unchanged and not planned. Nothing here throws for a bad record: it becomes a rejected entry.
  * @internal

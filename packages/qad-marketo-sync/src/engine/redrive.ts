@@ -59,7 +59,8 @@ export async function redrive(
     });
     for (const e of executed.entries) if (e.outcome === "created" || e.outcome === "updated") written++;
     deps.book.counts.batches++;
-    deps.book.counts.read += slice.length;
+    // A replay's input is its selection; a carry-forward retry reads nothing from the source.
+    if (deps.replay) deps.book.counts.read += slice.length;
     deps.book.record(entries, executed);
     deps.emitter.emit("progress", { runId: deps.runId, counts: { ...deps.book.counts } });
     if (executed.fatal) return { fatal: executed.fatal, planned, written };

@@ -66,7 +66,7 @@ describe("pipeline: ordered commits and the checkpoint", () => {
       numbered(25),
       { batchSize: 10, batchConcurrency: 3, readAhead: 2, stop: new AbortController(), logger: silent, runId: "r" },
       {
-        async work(items, leads, batch) {
+        async work(_items, leads, batch) {
           await leads.take([]);
           // Later batches finish their work first.
           await new Promise((r) => setTimeout(r, (4 - batch) * 3));
