@@ -89,7 +89,7 @@ function checkSteps(set: string, steps: readonly MigrationStep[]): void {
  * @param set - Name of the migration set (e.g. `audit`); sets are versioned independently.
  * @param steps - Every step of the set, in increasing version order.
  * @throws {@link SchemaVersionError} when the database is ahead of `steps` (or misses a step below its version).
- * @throws {@link SyncError} with code `store` when a step fails (the transaction is rolled back).
+ * @throws `SyncError` with code `store` when a step fails (the transaction is rolled back).
  * @example
  * ```ts
  * await migrate(pool, "audit", [{ version: 1, name: "initial", sql: "CREATE TABLE t (id int)" }], { schema: "sync" });
