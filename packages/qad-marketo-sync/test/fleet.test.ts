@@ -136,6 +136,12 @@ describe.skipIf(!hasPostgres)("fleet on pg-boss, in one process", () => {
     await fleet.unschedule("acme");
     expect((await fleet.boss.getSchedules()).map((s) => s.name)).toEqual(["qad-marketo-sync.globex"]);
     expect(() => fleet.queueOf("a b")).toThrow(/fleet tenant names/);
+    // Job settings belong to the queue: a process with other settings applies its own (all should agree).
+    expect(await fleet.boss.getQueue("qad-marketo-sync.acme")).toMatchObject({ expireInSeconds: 900, retryLimit: 3 });
+    const other = createFleet({ connectionString: db.url, job: { expireInSeconds: 30, retryLimit: 1 } });
+    fleets.push(other);
+    await other.addPair("acme");
+    expect(await fleet.boss.getQueue("qad-marketo-sync.acme")).toMatchObject({ expireInSeconds: 30, retryLimit: 1 });
   });
 
   it("refuses a pair queue made with another policy", async () => {

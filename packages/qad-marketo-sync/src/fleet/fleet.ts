@@ -192,7 +192,7 @@ export function createFleet(options: FleetOptions): Fleet {
     const name = names.of(tenant);
     await started();
     if (queues.has(name)) return;
-    await ensureQueue(boss, name, job);
+    if (await ensureQueue(boss, name, job)) logger.info({ queue: name, ...job }, "fleet queue settings updated");
     queues.add(name);
   };
 
@@ -346,6 +346,7 @@ export function createFleet(options: FleetOptions): Fleet {
         if (fixed || Date.now() - discoveredAt < discoverMs) return;
         const all = await boss.getQueues();
         tenants = all.map((q) => names.tenantOf(q.name)).filter((t): t is string => t !== undefined);
+        for (const t of tenants) await addPair(t); // this process's job settings, once per queue
         discoveredAt = Date.now();
       };
       await discover();

@@ -100,10 +100,13 @@ export class QueueNames {
 
 /**
  * Creates a pair's queue with the `stately` policy, or checks an existing one has it: the policy is what guarantees
- * at most one active job per pair, so a queue made with another policy is a configuration error.
+ * at most one active job per pair, so a queue made with another policy is a configuration error. An existing queue
+ * whose job settings differ gets this process's settings (for jobs queued from now on; pg-boss copies them into each
+ * job when it is sent): give every process of a fleet the same `job` options.
+ * @returns whether the queue's settings were changed
  * @internal
  */
-export async function ensureQueue(boss: PgBoss, name: string, job: ResolvedJobOptions): Promise<void> {
+export async function ensureQueue(boss: PgBoss, name: string, job: ResolvedJobOptions): Promise<boolean> {
   await boss.createQueue(name, { name, policy: "stately", ...job });
   const q = await boss.getQueue(name);
   if (q?.policy !== "stately") {
@@ -111,4 +114,11 @@ export async function ensureQueue(boss: PgBoss, name: string, job: ResolvedJobOp
       `pg-boss queue ${name} exists with policy ${q?.policy ?? "unknown"}; fleets need "stately" (delete the queue)`,
     );
   }
+  const same =
+    q.expireInSeconds === job.expireInSeconds &&
+    q.retryLimit === job.retryLimit &&
+    q.retryDelay === job.retryDelay &&
+    q.retryBackoff === job.retryBackoff;
+  if (!same) await boss.updateQueue(name, { name, policy: "stately", ...job });
+  return !same;
 }

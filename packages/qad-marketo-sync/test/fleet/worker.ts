@@ -14,8 +14,7 @@ import {
   marketoGateway,
   qadCustomerSource,
 } from "../../src/index.js";
-import { createPostgresStore } from "../../src/postgres/index.js";
-import { createPostgresLimiterStore } from "../../src/postgres/limiter-store.js";
+import { createPostgresLimiterStore, createPostgresStore } from "../../src/postgres/index.js";
 
 const config = JSON.parse(process.env.FLEET_WORKER ?? "{}");
 const send = (m: Record<string, unknown>) => process.send?.({ worker: config.worker, at: Date.now(), ...m });
