@@ -78,9 +78,11 @@ function marketoState(mk: MarketoSimulator) {
     }
     return out;
   };
-  const by = (rows: Record<string, unknown>[], key: string) =>
+  const by = (rows: Record<string, unknown>[], key: string): Record<string, Record<string, unknown>> =>
     Object.fromEntries(
-      rows.map((r) => [String(r[key]).toLowerCase(), strip(r)]).sort(([a], [b]) => a.localeCompare(b)),
+      rows
+        .map((r): [string, Record<string, unknown>] => [String(r[key]).toLowerCase(), strip(r)])
+        .sort(([a], [b]) => a.localeCompare(b)),
     );
   return {
     companies: by(mk.data.companies.all(), "externalCompanyId"),
