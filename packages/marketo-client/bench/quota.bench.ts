@@ -97,20 +97,22 @@ function fastestRoundTrip(writes: SimCallRecord[]): number {
 }
 
 /** Four worker processes on one PostgreSQL limiter store. */
-async function fourWorkers(workers = 4, callsPerWorker = 150) {
+async function fourWorkers(workers = 4, callsPerWorker = Number(process.env.QUOTA_BENCH_CALLS_PER_WORKER ?? 150)) {
   const pgUrl =
     process.env.ML_BENCH_PG_URL ?? process.env.ML_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   const sim = await remoteSimulator(1, LATENCY_MS);
   const workerPath = fileURLToPath(new URL("../../qad-marketo-sync/bench/quota-worker.ts", import.meta.url));
   const spawn = (args: string[]) => fork(workerPath, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const setup = spawn(["--setup", pgUrl]);
+  const setupExit = once(setup, "exit");
   const [[db]] = (await once(setup, "message")) as [[{ url: string; name: string }]];
-  await once(setup, "exit");
+  await setupExit;
   try {
     await sim.reset();
     const children = Array.from({ length: workers }, (_, w) =>
       spawn(["--work", db.url, String(w), String(callsPerWorker)]),
     );
+    const exits = children.map((c) => once(c, "exit"));
     // Each worker reports ready (store migrated, token fetched) and then waits for the start signal.
     await Promise.all(children.map((c) => once(c, "message")));
     await sim.reset();
@@ -120,7 +122,7 @@ async function fourWorkers(workers = 4, callsPerWorker = 150) {
       ([m]) => m as { failed: number; done: number },
     );
     const finishMs = Date.now() - started;
-    await Promise.all(children.map((c) => once(c, "exit")));
+    await Promise.all(exits);
     const { inspect, log } = await sim.inspect();
     const arrivals = log.filter((c) => c.path.endsWith("/companies.json")).map((c) => c.at);
     const windows = completeWindows(arrivals, WINDOW_MS);
