@@ -55,7 +55,9 @@ export class Capabilities {
 
   /**
    * Whether `object` is writable. Answers from learned 1018 state without a call; otherwise probes once per client
-   * (cached; `{ refresh: true }` probes again).
+   * (cached). `{ refresh: true }` forgets both the cached probe and any read-only state learned from a 1018, and
+   * probes again: a CRM sync that was switched off is then seen (if it is still on, the next write's 1018 teaches the
+   * client again).
    *
    * @example
    * ```ts
@@ -64,9 +66,12 @@ export class Capabilities {
    * ```
    */
   async get(object: CapabilityObject, options?: { refresh?: boolean }): Promise<Capability> {
+    if (options?.refresh) {
+      this.#learned.delete(object);
+      this.#probed.delete(object);
+    }
     const learned = this.#learned.get(object);
     if (learned) return { object, writable: false, source: "1018", reason: learned.reason };
-    if (options?.refresh) this.#probed.delete(object);
     let probe = this.#probed.get(object);
     if (!probe) {
       probe = this.#probe(object);

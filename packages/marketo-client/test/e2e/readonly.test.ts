@@ -46,6 +46,23 @@ describe("read-only detection (native CRM sync)", () => {
     expect(sim.inspect().callsByEndpoint["POST /rest/v1/salespersons.json"]).toBe(1);
   });
 
+  it("refresh forgets a learned 1018: once the CRM sync is off, writes go through again", async () => {
+    sim = await startMarketoSimulator({ timeScale: 0.02, crmSync: true });
+    const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false });
+    await mk.companies.sync({ input: [{ externalCompanyId: "A" }] });
+    expect(await mk.capabilities.get("companies")).toMatchObject({ writable: false, source: "1018" });
+    sim.setCrmSync(false);
+    // Without refresh the learned state stands.
+    expect(await mk.capabilities.get("companies")).toMatchObject({ writable: false, source: "1018" });
+    expect(await mk.capabilities.get("companies", { refresh: true })).toMatchObject({
+      writable: true,
+      source: "probe",
+    });
+    const again = await mk.companies.sync({ input: [{ externalCompanyId: "A" }] });
+    expect(again.results[0]?.status).toBe("created");
+    expect(sim.data.companies.count()).toBe(1);
+  });
+
   it("probes describe before any write: updateable:false everywhere means read-only (inferred)", async () => {
     sim = await startMarketoSimulator({ timeScale: 0.02, crmSync: true });
     const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false });
