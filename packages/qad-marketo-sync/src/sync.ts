@@ -36,7 +36,16 @@ import type { AccountContext } from "./readback/account-context.js";
 import { type ReadBackOptions, type ReadBackResult, readBack } from "./readback/readback.js";
 import { type Schedule, type ScheduleOptions, startSchedule } from "./schedule.js";
 import { type SourceCustomer, sourceCustomerSchema } from "./source/customer-schema.js";
-import type { AuditStore, CarriedRecord, CarryQuery, CarryState, Lease, WritableKind } from "./store/audit-store.js";
+import type {
+  AuditStore,
+  CarriedRecord,
+  CarryQuery,
+  CarryState,
+  Lease,
+  PruneResult,
+  RetentionPolicy,
+  WritableKind,
+} from "./store/audit-store.js";
 import type { RunSummary } from "./summary.js";
 
 /** Name of the source checkpoint in the store. */
@@ -102,6 +111,13 @@ export interface SyncOptions<S = SourceCustomer> {
    * @default 3_600_000 (1 hour)
    */
   readOnlyRecheckMs?: number;
+  /**
+   * Audit history to keep: after each run that ended `completed` or `degraded`, older history is pruned (see
+   * `AuditStore.prune`: a record's newest row, the rows of carried-forward records and running runs are always kept).
+   * A prune failure is logged, never fails the run. `Sync.prune` prunes on demand.
+   * @default undefined (keep everything)
+   */
+  retention?: RetentionPolicy;
   /** pino-compatible logger. */
   logger?: Logger;
   /** Clock. @default Date.now */
@@ -160,6 +176,11 @@ export interface Sync {
    * replay or a newer run) is recorded as unchanged and not written again.
    */
   replay(selector?: ReplaySelector, options?: RunOptions): Promise<RunOutcome>;
+  /**
+   * Deletes audit history beyond `policy` (default: `SyncOptions.retention`). Never deletes a record's newest audit
+   * row, any row of a carried-forward record, or a running run.
+   */
+  prune(policy?: RetentionPolicy): Promise<PruneResult>;
   /** Carried-forward records (pending or dead-lettered), ordered by (kind, key); see `SyncOptions.carryForward`. */
   carried(query?: Omit<CarryQuery, "tenant">): Promise<CarriedRecord[]>;
   /** The sales context of one account. */
@@ -219,6 +240,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const readBackOptions = options.readBack ?? {};
   const policy = carryPolicy(options.carryForward);
   const readOnlyRecheckMs = options.readOnlyRecheckMs ?? 3_600_000;
+  const retention = options.retention;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SyncConfigError("batchSize must be a positive integer");
   if (!Number.isInteger(readAhead) || readAhead < 1) throw new SyncConfigError("readAhead must be a positive integer");
   if (!Number.isInteger(batchConcurrency) || batchConcurrency < 1) {
@@ -430,6 +452,14 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         readOnly: caps.readOnly(),
         droppedFields,
       });
+      if (retention && (verdict.status === "completed" || verdict.status === "degraded")) {
+        try {
+          const pruned = await store.prune(tenant, retention, clock.now());
+          if (pruned.auditRows > 0 || pruned.runs > 0) logger.info({ runId, ...pruned }, "audit history pruned");
+        } catch (e) {
+          logger.warn({ runId, err: errorInfo(e) }, "audit prune failed");
+        }
+      }
       return { status: verdict.status, summary };
     });
 
@@ -497,6 +527,11 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       if (!c) return;
       c.stop.abort(new DOMException("stop requested", "AbortError"));
       await c.done.catch(() => {});
+    },
+    async prune(policy) {
+      const p = policy ?? retention;
+      if (!p) throw new SyncConfigError("prune needs a retention policy (argument or SyncOptions.retention)");
+      return store.prune(tenant, p, clock.now());
     },
     carried: (query = {}) => store.listCarried({ ...query, tenant }),
     accountContext: (id) => store.getAccountContext(tenant, id),
