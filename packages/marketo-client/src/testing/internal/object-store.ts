@@ -225,9 +225,48 @@ export class ObjectStore {
     }
   }
 
-  /** Inserts a record as-is (seeding); returns the stored record. */
+  /**
+   * The id of a record being seeded: the one given (kept, and the id counter moved past it, so later creates never
+   * reuse it) or a new one when none is given.
+   */
+  #seedId(given: unknown): { key: string; id: number | string } {
+    if (given === undefined || given === null || given === "") return this.#newId();
+    const what = `${this.spec.displayName} ${this.spec.idField}`;
+    let key: string;
+    let id: number | string;
+    if (this.spec.idField === "id") {
+      const n = typeof given === "string" && /^\d+$/.test(given.trim()) ? Number(given) : given;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
+        throw new RangeError(`${what} must be a positive integer, got ${JSON.stringify(given)}`);
+      }
+      key = String(n);
+      id = n;
+      if (this.#records.has(key)) throw new RangeError(`${what} ${key} is already stored`);
+      if (n >= this.#nextId) this.#nextId = n + 1;
+    } else {
+      if (typeof given !== "string") throw new RangeError(`${what} must be a string, got ${JSON.stringify(given)}`);
+      key = given;
+      id = given;
+      if (this.#records.has(key)) throw new RangeError(`${what} ${key} is already stored`);
+      // A GUID of the shape this store generates carries its sequence number: continue after it.
+      const m = /^(.+)-[0-9a-f]{8}-0000-4000-8000-([0-9a-f]{12})$/.exec(given);
+      if (m && m[1] === this.#guidPrefix) {
+        const n = Number.parseInt(m[2]!, 16);
+        if (n >= this.#guidSeq) this.#guidSeq = n + 1;
+      }
+    }
+    return { key, id };
+  }
+
+  /**
+   * Inserts a record as-is (seeding, or restoring a snapshot of `all()`); returns the stored record. An id (or
+   * `marketoGUID`) given in `fields` is kept and later creates are numbered after it; a missing one is assigned.
+   * `createdAt` and `updatedAt` are kept when given.
+   *
+   * @throws RangeError when the given id is malformed or already stored.
+   */
   insert(fields: Record<string, unknown>, now: string): Record<string, unknown> {
-    const { key, id } = this.#newId();
+    const { key, id } = this.#seedId(fields[this.spec.idField]);
     const rec = {
       ...fields,
       [this.spec.idField]: id,
@@ -290,7 +329,9 @@ export class ObjectStore {
     }
     if (action === "updateOnly") return skip(this.spec.notFoundCode, `${this.spec.displayName} not found`);
     if (lookup.includes(this.spec.idField)) return skip(this.spec.notFoundCode, `${this.spec.displayName} not found`);
-    const rec = this.insert(input, now);
+    // A create never takes its id from the caller (Marketo assigns it); only seeding keeps a given one.
+    const { [this.spec.idField]: _callerId, ...fields } = input;
+    const rec = this.insert(fields, now);
     return { seq, status: "created", ...idOut(rec) };
   }
 
