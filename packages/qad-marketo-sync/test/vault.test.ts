@@ -596,6 +596,23 @@ describe.each(vaultStores())("vault on the $name store", (kind) => {
     });
   });
 
+  it("rotation refuses a store that ignores the keyset cursor instead of looping", async () => {
+    const t = tenant("cursor");
+    const old = createVault({ store, keys: keyRing([{ id: "i1", key: newKey() }]) });
+    for (let i = 0; i < 3; i++) await old.put(t, `r${i}`, { i });
+    const ignoring: SecretStore = {
+      getSealed: (a, b) => store.getSealed(a, b),
+      putSealed: (x, o) => store.putSealed(x, o),
+      deleteSealed: (a, b) => store.deleteSealed(a, b),
+      listSealed: (q) => store.listSealed({ ...q, after: undefined }),
+    };
+    // Under a ring without i1 nothing opens, so every page would be the same page.
+    const e = await caught(
+      createVault({ store: ignoring, keys: keyRing([{ id: "i2", key: newKey() }]) }).rotate({ tenant: t, pageSize: 2 }),
+    );
+    expect(isSyncError(e) && e.code).toBe("store");
+  });
+
   it("a KMS provider: keys cached by id, current id cached for its TTL, failures typed", async () => {
     const keys = new Map([
       ["kms-1", newKey()],

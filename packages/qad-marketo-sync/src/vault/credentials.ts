@@ -18,7 +18,7 @@ export const QAD_RECORD = "qad";
 /** Record name of a tenant pair's Marketo credentials. */
 export const MARKETO_RECORD = "marketo";
 
-/** QXtend settings as stored: {@link QxtendOptions} without `transientPattern` (a RegExp is not JSON). */
+/** QXtend settings as stored: `QxtendOptions` of `@ml/qad-client` without `transientPattern` (a RegExp is not JSON). */
 export type QxtendCredentials = Omit<QxtendOptions, "transientPattern">;
 
 /** The QAD auth kinds a vault can hold (a `provider` is a function, so it stays in code). */

@@ -298,6 +298,10 @@ export function createVault(options: VaultOptions): Vault {
         }
         const last = page.at(-1);
         if (!last || page.length < pageSize) break;
+        if (after && last.tenant === after.tenant && last.name === after.name) {
+          // A store that ignores the keyset cursor would loop here forever.
+          throw new SyncError("store", "SecretStore.listSealed returned the same page twice: it ignores `after`");
+        }
         after = { tenant: last.tenant, name: last.name };
       }
       logger.info(
