@@ -5,10 +5,8 @@ export type { QadCustomerSourceOptions } from "./adapters/qad-customer-source.js
 export { qadCustomerSource } from "./adapters/qad-customer-source.js";
 export type { CarryForwardOptions } from "./engine/carry-forward.js";
 export type { NameConflictPolicy } from "./engine/plan.js";
-export type { ErrorInfo, SyncErrorCode, SyncErrorOptions } from "./errors.js";
-export { isSyncError, LeaseLostError, SyncConfigError, SyncError } from "./errors.js";
-export type { VaultErrorCode } from "./errors.js";
-export { VaultError } from "./errors.js";
+export type { ErrorInfo, SyncErrorCode, SyncErrorOptions, VaultErrorCode } from "./errors.js";
+export { isSyncError, LeaseLostError, SyncConfigError, SyncError, VaultError } from "./errors.js";
 export type { StageCounts, SyncEventName, SyncEvents, SyncListener } from "./events.js";
 export { payloadHash, stableStringify } from "./hashing.js";
 export type { Clock, Logger, Sleep } from "./internal/runtime.js";
@@ -72,9 +70,9 @@ export type {
   SyncedState,
   WritableKind,
 } from "./store/audit-store.js";
-export type { SealedQuery, SealedSecret, SecretStore } from "./store/secret-store.js";
 export type { MemoryStore, MemoryStoreOptions } from "./store/memory-store.js";
 export { createMemoryStore } from "./store/memory-store.js";
+export type { SealedQuery, SealedSecret, SecretStore } from "./store/secret-store.js";
 export type { CarriedSummary, OutcomeCounts, RunSummary } from "./summary.js";
 export type { ReplaySelector, RunOptions, RunOutcome, Sync, SyncOptions } from "./sync.js";
 export { createSync, defaultIsFatal, SOURCE_CHECKPOINT } from "./sync.js";
