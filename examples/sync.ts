@@ -20,8 +20,13 @@
  *   QAD_DOMAIN_CODE          optional domain code
  *   SYNC_TENANT              optional tenant-pair name (default "default")
  *
- * Setting some of them but not all is an error that names what is missing. This example keeps its audit trail in
- * memory (the SQLite store arrives with the next release): against real systems each start is a first run.
+ * Setting some of them but not all is an error that names what is missing.
+ *
+ * State is kept in a SQLite file (`@ml/qad-marketo-sync/sqlite`), so a restarted service continues from its
+ * checkpoints: `examples/.state/sync.db` with the simulators, `examples/.state/real/sync.db` against real systems, or
+ * `$SYNC_STATE_DIR/sync.db`. With the simulators the folder also keeps a snapshot of the simulated Marketo
+ * (`simulators.json`) and the QAD simulator's seed and start instant, so a second start talks to the same systems
+ * and, with nothing changed in QAD, makes zero Marketo writes. `--fresh` (or `SYNC_FRESH=1`) starts over.
  */
 import { pathToFileURL } from "node:url";
 import { MarketoClient } from "@ml/marketo-client";
@@ -30,14 +35,25 @@ import { QadClient, type QadClientOptions } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import {
   type AccountContext,
-  createMemoryStore,
   createSync,
   extendMapping,
   marketoGateway,
   qadCustomerSource,
   type RunSummary,
 } from "@ml/qad-marketo-sync";
+import { createSqliteStore, type SqliteStore } from "@ml/qad-marketo-sync/sqlite";
 import { z } from "zod";
+import {
+  latestActivityAt,
+  type QadSimSetup,
+  readSnapshot,
+  restoreMarketo,
+  type SimSnapshot,
+  SnapshotError,
+  takeSnapshot,
+  writeSnapshot,
+} from "./sim-state.js";
+import { readStateSettings, removeState, type StateSettings, USAGE, UsageError } from "./state-dir.js";
 
 const MARKETO_KEYS = ["MARKETO_MUNCHKIN_ID", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET"] as const;
 const QAD_KEYS = [
@@ -113,7 +129,9 @@ export function readSettings(env: Record<string, string | undefined>): Settings 
 export interface MainOptions {
   /** Environment to read settings from. @default process.env */
   env?: Record<string, string | undefined>;
-  /** Simulated customers. @default 300 */
+  /** Command-line arguments (`--fresh`; anything else is a {@link UsageError}); the CLI passes its own. @default [] */
+  argv?: readonly string[];
+  /** Simulated customers. @default 300, or what the saved state was made with */
   customers?: number;
   /** Marketo simulator time scale (0.01: a 20 s window lasts 200 ms). @default 0.01 */
   timeScale?: number;
@@ -121,9 +139,25 @@ export interface MainOptions {
   print?: (line: string) => void;
 }
 
+/** The saved state a start found. */
+export interface StateReport {
+  /** The state folder. */
+  dir: string;
+  /** `true` when this start continued from saved state, `false` for a first run. */
+  continued: boolean;
+  /** Why saved state was deleted at start: `--fresh`, or an unusable simulator snapshot. */
+  reset?: string;
+  /** Runs recorded before this start. */
+  runsBefore: number;
+  /** The latest of them. */
+  lastRun?: { runId: string; status: string; finishedAt?: number | undefined };
+}
+
 /** What {@link main} did, for callers and tests. */
 export interface MainResult {
   mode: Settings["mode"];
+  /** Saved state found at start. */
+  state: StateReport;
   first: RunSummary;
   second: RunSummary;
   contexts: AccountContext[];
@@ -152,12 +186,16 @@ function qadOptions(s: Extract<Settings, { mode: "real" }>["qad"]): QadClientOpt
   } as QadClientOptions;
 }
 
-/** Seeds what a sales team would already have in Marketo: sales persons and opportunities on some accounts. */
-function seedSalesContext(mkSim: MarketoSimulator, qadSim: QadSimulator): string[] {
+/** Accounts that get a sales context (every 7th customer, 40 at most): the same ones on every start. */
+function featuredAccounts(qadSim: QadSimulator): string[] {
   const keys = (qadSim.data.customers() as { sharedSetCode?: string; customerCode?: string; name?: string }[])
     .filter((c) => c.sharedSetCode && c.customerCode && c.name)
     .map((c) => `${c.sharedSetCode}.${c.customerCode}`);
-  const featured = keys.filter((_, i) => i % 7 === 0).slice(0, 40);
+  return keys.filter((_, i) => i % 7 === 0).slice(0, 40);
+}
+
+/** Seeds what a sales team would already have in Marketo: sales persons and opportunities on some accounts. */
+function seedSalesContext(mkSim: MarketoSimulator, featured: string[]): void {
   mkSim.data.salesPersons.seed([
     { externalSalesPersonId: "SP1", email: "maria.lopez@corp.example", firstName: "Maria", lastName: "Lopez" },
     { externalSalesPersonId: "SP2", email: "kenji.sato@corp.example", firstName: "Kenji", lastName: "Sato" },
@@ -183,7 +221,26 @@ function seedSalesContext(mkSim: MarketoSimulator, qadSim: QadSimulator): string
       },
     ]),
   );
-  return featured;
+}
+
+/**
+ * Contacts of the featured accounts engage in Marketo (simulated). The activities are dated after every activity
+ * already in the log: the simulated clock restarts with each process, and an activity dated before the engine's
+ * saved paging position would never be read.
+ */
+function simulateEngagement(mkSim: MarketoSimulator, featured: string[]): number {
+  const leads = mkSim.data.leads.all().filter((l) => featured.includes(String(l.externalCompanyId)));
+  const after = latestActivityAt(mkSim.data.activities.all());
+  const at = new Date(Math.max(mkSim.now(), after === undefined ? 0 : after + 1_000)).toISOString();
+  return mkSim.data.activities.seed(
+    leads.flatMap((l, i) =>
+      Array.from({ length: 1 + (i % 3) }, (_, j) => ({
+        leadId: Number(l.id),
+        activityTypeId: [1, 2, 11][j % 3]!,
+        activityDate: at,
+      })),
+    ),
+  ).length;
 }
 
 const line = (summary: RunSummary) => {
@@ -206,23 +263,127 @@ const line = (summary: RunSummary) => {
   ];
 };
 
-/** Runs the example: a full sync, then a second run that finds nothing changed and folds new activity in. */
+/** Opens the store and decides whether this start continues; in simulator mode, loads the simulator snapshot. */
+async function openState(
+  state: StateSettings,
+  tenant: string,
+  mode: Settings["mode"],
+  print: (line: string) => void,
+): Promise<{ store: SqliteStore; snapshot?: SimSnapshot | undefined; report: StateReport }> {
+  let reset: string | undefined;
+  if (state.fresh) {
+    const gone = removeState(state.dir);
+    reset = "--fresh";
+    print(`state: --fresh: ${gone.length ? `deleted ${gone.join(", ")}` : "no saved state"} in ${state.dir}`);
+  }
+  let store = createSqliteStore({ path: state.dbPath });
+  let runs = await store.listRuns(tenant);
+  let snapshot: SimSnapshot | undefined;
+  if (mode === "simulators") {
+    // The store and the simulated Marketo must be from the same moment: a run that ended without saving the
+    // snapshot (a killed process) left ids in the store that the simulated Marketo never kept.
+    let problem: string | undefined;
+    try {
+      snapshot = readSnapshot(state.snapshotPath);
+    } catch (e) {
+      if (!(e instanceof SnapshotError)) throw e;
+      problem = e.message;
+    }
+    if (!problem && snapshot?.afterRun !== runs[0]?.runId) {
+      problem = snapshot
+        ? `the simulator snapshot was saved after run ${snapshot.afterRun ?? "-"}, the store's last run is ${runs[0]?.runId ?? "-"}`
+        : `the store has ${runs.length} runs but there is no simulator snapshot`;
+    }
+    if (problem) {
+      store.close();
+      removeState(state.dir);
+      reset = problem;
+      print(`state: saved state in ${state.dir} cannot be continued (${problem}): starting over`);
+      snapshot = undefined;
+      store = createSqliteStore({ path: state.dbPath });
+      runs = [];
+    }
+  }
+  const last = runs[0];
+  const report: StateReport = {
+    dir: state.dir,
+    continued: runs.length > 0,
+    runsBefore: runs.length,
+    ...(reset !== undefined ? { reset } : {}),
+    ...(last ? { lastRun: { runId: last.runId, status: last.status, finishedAt: last.finishedAt } } : {}),
+  };
+  if (last) {
+    const when = last.finishedAt !== undefined ? ` at ${new Date(last.finishedAt).toISOString()}` : "";
+    print(
+      `state: continuing from ${state.dbPath}: ${runs.length} runs so far, last run ${last.runId} ${last.status}${when}`,
+    );
+  } else {
+    print(`state: first run, keeping state in ${state.dbPath}`);
+  }
+  return { store, snapshot, report };
+}
+
+/**
+ * Runs the example: a sync (a full one on a first run; one that finds nothing changed when continuing from saved
+ * state), then simulated engagement and a second run that finds nothing changed and folds the new activity in.
+ */
 export async function main(options: MainOptions = {}): Promise<MainResult> {
   const print = options.print ?? ((s: string) => console.log(s));
-  const settings = readSettings(options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const settings = readSettings(env);
+  const stateSettings = readStateSettings(options.argv ?? [], env, settings.mode);
+  const tenant = settings.mode === "real" ? settings.tenant : "demo";
   let qadSim: QadSimulator | undefined;
   let mkSim: MarketoSimulator | undefined;
+  let qadSetup: QadSimSetup | undefined;
+  /** Set once the simulated Marketo holds its full data (restored or seeded): only then is a snapshot written. */
+  let mkReady = false;
+  const { store, snapshot, report } = await openState(stateSettings, tenant, settings.mode, print);
+  const saveSnapshot = async () => {
+    if (!mkSim || !qadSetup || !mkReady) return;
+    const [latest] = await store.listRuns(tenant, { limit: 1 });
+    writeSnapshot(stateSettings.snapshotPath, takeSnapshot(mkSim, qadSetup, latest?.runId));
+  };
   try {
     let qad: QadClient;
     let mk: MarketoClient;
     let featured: string[] = [];
     if (settings.mode === "simulators") {
-      qadSim = await startQadSimulator({ customers: options.customers ?? 300, seed: 42 });
+      if (snapshot && options.customers !== undefined && options.customers !== snapshot.qad.customers) {
+        throw new SettingsError(
+          `the saved state in ${stateSettings.dir} was made with ${snapshot.qad.customers} simulated customers, not ${options.customers}: start with --fresh`,
+        );
+      }
+      // The QAD simulator stamps its generated customers relative to its clock's start: starting it at the same
+      // instant with the same seed on every start gives the same customers with the same stamps, so the source
+      // checkpoint saved by the last run finds nothing changed.
+      const setup: QadSimSetup = snapshot?.qad ?? {
+        seed: 42,
+        customers: options.customers ?? 300,
+        startAt: Math.floor(Date.now() / 1000) * 1000,
+      };
+      qadSetup = setup;
+      let startedAt: number | undefined;
+      qadSim = await startQadSimulator({
+        customers: setup.customers,
+        seed: setup.seed,
+        clock: { now: () => setup.startAt + (startedAt === undefined ? 0 : Date.now() - startedAt) },
+      });
+      startedAt = Date.now();
       mkSim = await startMarketoSimulator({ timeScale: options.timeScale ?? 0.01, seed: 42, latencyMs: 1 });
-      featured = seedSalesContext(mkSim, qadSim);
+      featured = featuredAccounts(qadSim);
+      if (snapshot) restoreMarketo(mkSim, snapshot);
+      else seedSalesContext(mkSim, featured);
+      mkReady = true;
       qad = new QadClient({ ...qadSim.clientOptions });
       mk = new MarketoClient({ ...mkSim.clientOptions });
       print(`simulators: QAD ${qadSim.tenantUrl}, Marketo ${mkSim.url} (time scale ${mkSim.timeScale})`);
+      const r = mkSim.inspect().records;
+      print(
+        `  QAD: ${setup.customers} customers (seed ${setup.seed}) as of ${new Date(setup.startAt).toISOString()}; ` +
+          `Marketo ${snapshot ? "restored" : "seeded"}: ${r.companies} companies, ${r.namedAccounts} named accounts, ` +
+          `${r.leads} leads, ${r.opportunities} opportunities, ${r.activities} activities`,
+      );
     } else {
       qad = new QadClient(qadOptions(settings.qad));
       mk = new MarketoClient({
@@ -234,13 +395,13 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
     }
 
     const sync = createSync({
-      tenant: settings.mode === "real" ? settings.tenant : "demo",
+      tenant,
       source: qadCustomerSource(qad),
       marketo: marketoGateway(
         mk,
         settings.mode === "simulators" ? { bulkPoll: { initialDelayMs: 20, maxDelayMs: 100 } } : {},
       ),
-      store: createMemoryStore(),
+      store,
       // The defaults cover name, address, phone, website, industry, currency, region and the active flag; a user's
       // own rules go here. This one tags every company with its QAD credit terms.
       mapping: extendMapping({ company: { qadCreditTerms: "creditTermsCode" } }),
@@ -248,23 +409,20 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
     sync.on("capability", (c) => {
       if (!c.writable) print(`  ${c.object} are read-only here (${c.reason ?? c.source}): reading them instead`);
     });
+    const runOnce = async (): Promise<RunSummary> => {
+      const out = await sync.runOnce();
+      if (out.status === "alreadyRunning") {
+        throw new Error(`another runner holds the lease: ${out.holder} (a killed run's lease expires within a minute)`);
+      }
+      for (const l of line(out.summary)) print(l);
+      await saveSnapshot();
+      return out.summary;
+    };
 
-    const first = await sync.runOnce();
-    if (first.status === "alreadyRunning") throw new Error(`another runner holds the lease: ${first.holder}`);
-    for (const l of line(first.summary)) print(l);
-
+    const first = await runOnce();
     // Contacts engage in Marketo between runs (simulated): the next run folds their activity into the accounts.
-    if (mkSim) {
-      const leads = mkSim.data.leads.all().filter((l) => featured.includes(String(l.externalCompanyId)));
-      mkSim.data.activities.seed(
-        leads.flatMap((l, i) =>
-          Array.from({ length: 1 + (i % 3) }, (_, j) => ({ leadId: Number(l.id), activityTypeId: [1, 2, 11][j % 3]! })),
-        ),
-      );
-    }
-    const second = await sync.runOnce();
-    if (second.status === "alreadyRunning") throw new Error(`another runner holds the lease: ${second.holder}`);
-    for (const l of line(second.summary)) print(l);
+    if (mkSim) print(`  (simulated: ${simulateEngagement(mkSim, featured)} new activities in Marketo)`);
+    const second = await runOnce();
 
     const contexts: AccountContext[] = [];
     for (const key of featured.slice(0, 3)) {
@@ -282,18 +440,35 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
           `owner ${owner}, last engagement ${ctx.lastEngagementAt ?? "-"}${counts ? ` (${counts})` : ""}`,
       );
     }
-    const result: MainResult = { mode: settings.mode, first: first.summary, second: second.summary, contexts };
+    print(
+      `state saved in ${stateSettings.dir}: the next start continues from here (--fresh or SYNC_FRESH=1 starts over)`,
+    );
+    const result: MainResult = {
+      mode: settings.mode,
+      state: report,
+      first,
+      second,
+      contexts,
+    };
     if (mkSim) result.marketo = mkSim.inspect();
     return result;
   } finally {
+    // A run that failed may still have committed batches: keep the simulated Marketo in step with the store.
+    await saveSnapshot().catch((e: unknown) => print(`could not save the simulator snapshot: ${String(e)}`));
+    store.close();
     await qadSim?.close();
     await mkSim?.close();
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((e: unknown) => {
-    console.error(e instanceof Error ? `${e.name}: ${e.message}` : e);
-    process.exit(1);
-  });
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+  } else {
+    main({ argv }).catch((e: unknown) => {
+      console.error(e instanceof Error ? `${e.name}: ${e.message}` : e);
+      process.exit(e instanceof UsageError ? 2 : 1);
+    });
+  }
 }

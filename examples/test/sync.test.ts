@@ -1,11 +1,28 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
 import { main, readSettings, SettingsError } from "../sync.js";
+
+const dirs: string[] = [];
+/** A state folder of its own in the system temp dir: a test never touches the default examples/.state. */
+const stateEnv = () => {
+  const dir = mkdtempSync(join(tmpdir(), "ml-example-state-"));
+  dirs.push(dir);
+  return { SYNC_STATE_DIR: dir };
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 describe("examples/sync.ts", () => {
   it("with no credentials, syncs the simulators end to end and prints a summary with sales context", async () => {
     const lines: string[] = [];
-    const r = await main({ env: {}, customers: 120, print: (l) => lines.push(l) });
+    const env = stateEnv();
+    const r = await main({ env, customers: 120, print: (l) => lines.push(l) });
     expect(r.mode).toBe("simulators");
+    expect(r.state).toMatchObject({ dir: env.SYNC_STATE_DIR, continued: false, runsBefore: 0 });
+    expect(lines[0]).toBe(`state: first run, keeping state in ${join(env.SYNC_STATE_DIR, "sync.db")}`);
     expect(r.first.status).toBe("completed");
     expect(r.first.outcomes.company.created).toBeGreaterThan(100);
     expect(r.first.outcomes.namedAccount.created).toBe(r.first.outcomes.company.created);
