@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 /** Default state folder in simulator mode: `<repo>/examples/.state`. */
-export const DEFAULT_STATE_DIR = fileURLToPath(new URL("./.state/", import.meta.url));
+export const DEFAULT_STATE_DIR = fileURLToPath(new URL("./.state", import.meta.url));
 
 /** The SQLite store's file name inside the state folder. */
 export const DB_FILE = "sync.db";
