@@ -152,7 +152,10 @@ export interface SimObjectData {
   count(): number;
   /** Records whose `field` equals `value` (trimmed, case-insensitive). */
   find(field: string, value: unknown): Record<string, unknown>[];
-  /** Stores records as given (ids assigned); returns copies of the stored records. */
+  /**
+   * Stores records as given; an id or marketoGUID in a record is kept (restoring a snapshot), otherwise one is
+   * assigned. Returns copies of the stored records.
+   */
   seed(records: Record<string, unknown>[]): Record<string, unknown>[];
   /** Removes every record. */
   clear(): void;

@@ -339,7 +339,9 @@ function createDuplicate(
     const bad = store.check(name, value);
     if (bad) return { seq, status: "skipped", reasons: [bad] };
   }
-  const rec = store.insert(raw, nowIso);
+  // As with every API create, Marketo assigns the id: one the caller sends is ignored.
+  const { [store.spec.idField]: _callerId, ...fields } = raw;
+  const rec = store.insert(fields, nowIso);
   return { seq, status: "created", id: rec.id as number };
 }
 
