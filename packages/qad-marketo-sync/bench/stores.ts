@@ -302,6 +302,29 @@ async function restartAfterKill(n = 3_000, kills = 8) {
   };
 }
 
+/** One first sync on SQLite in a fresh process of its own, so each N's peak RSS is measured from the same start. */
+function firstSyncInChild(n: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      execArgv: ["--import", "tsx"],
+      env: { ...process.env, SYNC_BENCH_FIRST_SYNC_N: String(n) },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    child.once("message", resolve);
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`first sync of ${n} exited ${code}`))));
+  });
+}
+
+const ONLY = process.env.SYNC_BENCH_FIRST_SYNC_N;
+if (ONLY) {
+  const sqlite = cases.find((c) => c.name === "sqlite")!;
+  const r = await firstSync(sqlite, Number(ONLY), false);
+  rmSync(tmp, { recursive: true, force: true });
+  process.send?.(r);
+  process.exit(0);
+}
+
 const results: Record<string, unknown> = {};
 try {
   results.auditWrite = [];
@@ -320,10 +343,9 @@ try {
   console.log("restart after kill:", results.restartAfterKill);
   if (MILLION) {
     results.firstSyncSqlite = [];
-    const sqlite = cases.find((c) => c.name === "sqlite")!;
     for (const n of [10_000, 100_000, 1_000_000]) {
-      const r = await firstSync(sqlite, n, false);
-      console.log("first sync on SQLite:", r);
+      const r = await firstSyncInChild(n);
+      console.log("first sync on SQLite (own process):", r);
       (results.firstSyncSqlite as unknown[]).push(r);
     }
   }
