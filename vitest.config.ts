@@ -11,7 +11,10 @@ export default defineConfig({
       { find: /^@ml\/marketo-client$/, replacement: src("marketo-client/src/index.ts") },
       { find: /^@ml\/qad-client\/testing$/, replacement: src("qad-client/src/testing/index.ts") },
       { find: /^@ml\/qad-client$/, replacement: src("qad-client/src/index.ts") },
-      { find: /^@ml\/qad-marketo-sync\/(sqlite|postgres|fleet|testing)$/, replacement: src("qad-marketo-sync/src/$1/index.ts") },
+      {
+        find: /^@ml\/qad-marketo-sync\/(sqlite|postgres|fleet|testing)$/,
+        replacement: src("qad-marketo-sync/src/$1/index.ts"),
+      },
       { find: /^@ml\/qad-marketo-sync$/, replacement: src("qad-marketo-sync/src/index.ts") },
     ],
   },
