@@ -29,20 +29,21 @@ import type {
   SyncedState,
   WritableKind,
 } from "../store/audit-store.js";
+import {
+  auditFromRow,
+  auditToRow,
+  carriedFromRow,
+  carriedToRow,
+  type JsonColumns,
+  type Row,
+  runFromRow,
+  sealedFromRow,
+  syncedFromRow,
+  syncedToRow,
+} from "../store/rows.js";
 import type { SealedSecret, SecretStore } from "../store/secret-store.js";
 import { inTransaction, storeError } from "./connection.js";
 import { checkSchemaName, type MigrateResult, migrate } from "./migrate.js";
-import {
-  auditElement,
-  carriedElement,
-  lastPerId,
-  syncedElement,
-  toAuditEntry,
-  toCarried,
-  toRun,
-  toSealed,
-  toSynced,
-} from "./rows.js";
 import { AUDIT_MIGRATION_SET, AUDIT_MIGRATIONS } from "./schema.js";
 import {
   auditQuery,
@@ -103,6 +104,22 @@ export interface PostgresStore extends AuditStore, SecretStore {
 }
 
 const LEASE_ATTEMPTS = 3;
+
+/**
+ * JSON columns are `jsonb`: the driver parses them on read, and bulk writes send the rows inside one JSON array
+ * parameter, so a value goes in as it is.
+ */
+const JSONB: JsonColumns = { encode: (v) => v, decode: (v) => v };
+const fromAudit = (r: Row) => auditFromRow(JSONB, r);
+const fromCarried = (r: Row) => carriedFromRow(JSONB, r);
+const fromRun = (r: Row) => runFromRow(JSONB, r);
+
+/** The last element per id, at the position of the first (what repeated upserts in one batch amount to). */
+function lastPerId<T>(items: readonly T[], id: (item: T) => string): T[] {
+  const m = new Map<string, T>();
+  for (const item of items) m.set(id(item), item);
+  return [...m.values()];
+}
 
 /**
  * Creates the PostgreSQL store. Needs the optional peer dependency `pg` (8.x).
@@ -191,15 +208,15 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       await query(
         `INSERT INTO ${t.audit}
            (tenant, run_id, kind, key, outcome, source_key, reasons, error, marketo_id, payload, hash, at, replay_of)
-         SELECT $1, e->>'runId', e->>'kind', e->>'key', e->>'outcome', e->>'sourceKey', e->'reasons',
-                NULLIF(e->'error', 'null'), e->>'marketoId', NULLIF(e->'payload', 'null'), e->>'hash',
-                (e->>'at')::numeric::bigint, e->>'replayOf'
+         SELECT $1, e->>'run_id', e->>'kind', e->>'key', e->>'outcome', e->>'source_key', e->'reasons',
+                NULLIF(e->'error', 'null'), e->>'marketo_id', NULLIF(e->'payload', 'null'), e->>'hash',
+                (e->>'at')::numeric::bigint, e->>'replay_of'
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, ord) ORDER BY ord
          ON CONFLICT (tenant, run_id, kind, key) DO UPDATE SET
            outcome = EXCLUDED.outcome, source_key = EXCLUDED.source_key, reasons = EXCLUDED.reasons,
            error = EXCLUDED.error, marketo_id = EXCLUDED.marketo_id, payload = EXCLUDED.payload,
            hash = EXCLUDED.hash, at = EXCLUDED.at, replay_of = EXCLUDED.replay_of`,
-        [tenant, JSON.stringify(entries.map(auditElement))],
+        [tenant, JSON.stringify(entries.map((e) => auditToRow(JSONB, e)))],
         client,
       );
     }
@@ -207,13 +224,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     if (synced.length > 0) {
       await query(
         `INSERT INTO ${t.synced} (tenant, kind, key, hash, marketo_id, marketo_guid, name, company_key, run_id, at)
-         SELECT $1, s->>'kind', s->>'key', s->>'hash', (s->>'marketoId')::numeric::bigint, s->>'marketoGUID',
-                s->>'name', s->>'companyKey', s->>'runId', (s->>'at')::numeric::bigint
+         SELECT $1, s->>'kind', s->>'key', s->>'hash', (s->>'marketo_id')::numeric::bigint, s->>'marketo_guid',
+                s->>'name', s->>'company_key', s->>'run_id', (s->>'at')::numeric::bigint
          FROM jsonb_array_elements($2::jsonb) AS x(s)
          ON CONFLICT (tenant, kind, key) DO UPDATE SET
            hash = EXCLUDED.hash, marketo_id = EXCLUDED.marketo_id, marketo_guid = EXCLUDED.marketo_guid,
            name = EXCLUDED.name, company_key = EXCLUDED.company_key, run_id = EXCLUDED.run_id, at = EXCLUDED.at`,
-        [tenant, JSON.stringify(synced.map(syncedElement))],
+        [tenant, JSON.stringify(synced.map(syncedToRow))],
         client,
       );
     }
@@ -233,16 +250,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       await query(
         `INSERT INTO ${t.carried} (tenant, kind, key, source_key, payload, hash, cause, state, attempts, first_at,
                                    last_at, next_at, run_id, error, reasons)
-         SELECT $1, c->>'kind', c->>'key', c->>'sourceKey', c->'payload', c->>'hash', c->>'cause', c->>'state',
-                (c->>'attempts')::integer, (c->>'firstAt')::numeric::bigint, (c->>'lastAt')::numeric::bigint,
-                (c->>'nextAt')::numeric::bigint, c->>'runId', NULLIF(c->'error', 'null'), c->'reasons'
+         SELECT $1, c->>'kind', c->>'key', c->>'source_key', c->'payload', c->>'hash', c->>'cause', c->>'state',
+                (c->>'attempts')::integer, (c->>'first_at')::numeric::bigint, (c->>'last_at')::numeric::bigint,
+                (c->>'next_at')::numeric::bigint, c->>'run_id', NULLIF(c->'error', 'null'), c->'reasons'
          FROM jsonb_array_elements($2::jsonb) AS x(c)
          ON CONFLICT (tenant, kind, key) DO UPDATE SET
            source_key = EXCLUDED.source_key, payload = EXCLUDED.payload, hash = EXCLUDED.hash, cause = EXCLUDED.cause,
            state = EXCLUDED.state, attempts = EXCLUDED.attempts, first_at = EXCLUDED.first_at,
            last_at = EXCLUDED.last_at, next_at = EXCLUDED.next_at, run_id = EXCLUDED.run_id, error = EXCLUDED.error,
            reasons = EXCLUDED.reasons`,
-        [tenant, JSON.stringify(put.map(carriedElement))],
+        [tenant, JSON.stringify(put.map((c) => carriedToRow(JSONB, c)))],
         client,
       );
     }
@@ -316,13 +333,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     getRun: (tenant, runId) =>
       op("getRun", async () => {
         const r = await query(`SELECT * FROM ${t.runs} WHERE tenant = $1 AND run_id = $2`, [tenant, runId]);
-        return r.rows[0] ? toRun(r.rows[0]) : undefined;
+        return r.rows[0] ? fromRun(r.rows[0]) : undefined;
       }),
     listRuns: (tenant, opts = {}) =>
       op("listRuns", async () => {
         const limit = opts.limit === undefined ? null : Math.max(0, Math.floor(opts.limit));
         const r = await query(`SELECT * FROM ${t.runs} WHERE tenant = $1 ORDER BY seq DESC LIMIT $2`, [tenant, limit]);
-        return r.rows.map(toRun);
+        return r.rows.map(fromRun);
       }),
 
     commitBatch: (batch) =>
@@ -336,7 +353,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       op("queryAudit", async () => {
         if (q.limit !== undefined && q.limit <= 0) return [];
         const s = auditQuery(t, q);
-        return (await query(s.text, s.values)).rows.map(toAuditEntry);
+        return (await query(s.text, s.values)).rows.map(fromAudit);
       }),
     prune: (tenant, policy, at) =>
       op("prune", async (): Promise<PruneResult> => {
@@ -352,7 +369,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       op("listCarried", async () => {
         if (q.limit !== undefined && q.limit <= 0) return [];
         const s = carriedQuery(t, q);
-        return (await query(s.text, s.values)).rows.map(toCarried);
+        return (await query(s.text, s.values)).rows.map(fromCarried);
       }),
     getCarried: (tenant, kind, keys) =>
       op("getCarried", async () => {
@@ -363,7 +380,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           [tenant, kind, keys],
         );
         for (const row of r.rows) {
-          const c = toCarried(row);
+          const c = fromCarried(row);
           out.set(c.key, c);
         }
         return out;
@@ -387,7 +404,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           [tenant, kind, keys],
         );
         for (const row of r.rows) {
-          const s = toSynced(row);
+          const s = syncedFromRow(row);
           out.set(s.key, s);
         }
         return out;
@@ -406,7 +423,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
                 [tenant, kind, cursor, pageSize],
               ),
             );
-            for (const row of page.rows) yield toSynced(row);
+            for (const row of page.rows) yield syncedFromRow(row);
             const last: Record<string, unknown> | undefined = page.rows.at(-1);
             if (page.rows.length < pageSize || !last) return;
             after = String(last.key);
@@ -514,13 +531,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           tenant,
           name,
         ]);
-        return r.rows[0] ? toSealed(r.rows[0]) : undefined;
+        return r.rows[0] ? sealedFromRow(r.rows[0]) : undefined;
       }),
     listSealed: (q = {}) =>
       op("listSealed", async () => {
         if (q.limit !== undefined && q.limit <= 0) return [];
         const s = sealedQuery(t, q);
-        return (await query(s.text, s.values)).rows.map(toSealed);
+        return (await query(s.text, s.values)).rows.map(sealedFromRow);
       }),
     deleteSealed: (tenant, name) =>
       op("deleteSealed", async () => {

@@ -25,25 +25,22 @@ import type {
   RetentionPolicy,
   SyncedState,
 } from "../store/audit-store.js";
-import type { SealedQuery, SealedSecret, SecretStore } from "../store/secret-store.js";
-import { migrate, SQLITE_SCHEMA_VERSION } from "./migrations.js";
 import {
-  type AuditRow,
   auditFromRow,
   auditToRow,
-  type CarriedRow,
   carriedFromRow,
   carriedToRow,
-  type RunRow,
+  type JsonColumns,
+  type Row,
   runFromRow,
   runToRow,
-  type SealedRow,
-  type SyncedRow,
   sealedFromRow,
   sealedToRow,
   syncedFromRow,
   syncedToRow,
-} from "./rows.js";
+} from "../store/rows.js";
+import type { SealedQuery, SealedSecret, SecretStore } from "../store/secret-store.js";
+import { migrate, SQLITE_SCHEMA_VERSION } from "./migrations.js";
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -81,6 +78,12 @@ export interface SqliteStore extends AuditStore, SecretStore {
 }
 
 type Params = Record<string, unknown>;
+
+/** JSON columns are TEXT. */
+const JSON_TEXT: JsonColumns = { encode: (v) => JSON.stringify(v), decode: (s) => JSON.parse(String(s)) };
+const fromAudit = (r: Row) => auditFromRow(JSON_TEXT, r);
+const fromCarried = (r: Row) => carriedFromRow(JSON_TEXT, r);
+const fromRun = (r: Row) => runFromRow(JSON_TEXT, r);
 
 const isBusy = (e: unknown): boolean =>
   typeof e === "object" && e !== null && /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown }).code));
@@ -185,8 +188,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const commitBatch = db.transaction((batch: BatchCommit) => {
     checkFence(batch.fence);
     const tenant = batch.tenant;
-    for (const e of batch.entries) run(UPSERT_AUDIT, { ...auditToRow(tenant, e) });
-    for (const s of batch.synced) run(UPSERT_SYNCED, { ...syncedToRow(tenant, s) });
+    for (const e of batch.entries) run(UPSERT_AUDIT, { tenant, ...auditToRow(JSON_TEXT, e) });
+    for (const s of batch.synced) run(UPSERT_SYNCED, { tenant, ...syncedToRow(s) });
     if (batch.checkpoint) {
       run(UPSERT_CHECKPOINT, { tenant, name: batch.checkpoint.name, value: JSON.stringify(batch.checkpoint.value) });
     }
@@ -198,7 +201,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         key: ref.key,
       });
     }
-    for (const c of batch.carry?.put ?? []) run(UPSERT_CARRIED, { ...carriedToRow(tenant, c) });
+    for (const c of batch.carry?.put ?? []) run(UPSERT_CARRIED, { tenant, ...carriedToRow(JSON_TEXT, c) });
   });
 
   const saveCheckpoint = db.transaction((tenant: string, name: string, value: JsonValue, fence?: Lease) => {
@@ -289,7 +292,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
        VALUES (@tenant, @name, @key_id, @nonce, @ciphertext, @tag, @updated_at)
        ON CONFLICT (tenant, name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce,
          ciphertext = excluded.ciphertext, tag = excluded.tag, updated_at = excluded.updated_at`,
-      { ...row },
+      row,
     );
     return true;
   });
@@ -331,7 +334,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
            VALUES (@tenant, @run_id, @trigger, @status, @started_at, @finished_at, @summary)
            ON CONFLICT (tenant, run_id) DO UPDATE SET trigger = excluded.trigger, status = excluded.status,
              started_at = excluded.started_at, finished_at = excluded.finished_at, summary = excluded.summary`,
-          { ...runToRow(r) },
+          runToRow(JSON_TEXT, r),
         );
       }),
     finishRun: (tenant, runId, end) =>
@@ -344,15 +347,15 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }),
     getRun: (tenant, runId) =>
       op("getRun", () => {
-        const row = get<RunRow>("SELECT * FROM runs WHERE tenant = @tenant AND run_id = @runId", { tenant, runId });
-        return row ? runFromRow(row) : undefined;
+        const row = get<Row>("SELECT * FROM runs WHERE tenant = @tenant AND run_id = @runId", { tenant, runId });
+        return row ? fromRun(row) : undefined;
       }),
     listRuns: (tenant, opts = {}) =>
       op("listRuns", () =>
-        all<RunRow>("SELECT * FROM runs WHERE tenant = @tenant ORDER BY id DESC LIMIT @limit", {
+        all<Row>("SELECT * FROM runs WHERE tenant = @tenant ORDER BY id DESC LIMIT @limit", {
           tenant,
           limit: opts.limit ?? -1,
-        }).map(runFromRow),
+        }).map(fromRun),
       ),
 
     commitBatch: (batch) => op("commitBatch", () => commitBatch.immediate(batch)),
@@ -381,8 +384,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           params.since = q.since;
         }
         if (q.limit !== undefined && q.limit <= 0) return [];
-        return all<AuditRow>(`SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY id LIMIT @limit`, params).map(
-          auditFromRow,
+        return all<Row>(`SELECT * FROM audit WHERE ${where.join(" AND ")} ORDER BY id LIMIT @limit`, params).map(
+          fromAudit,
         );
       }),
     prune: (tenant, policy, now) => op("prune", () => prune.immediate(tenant, policy, now)),
@@ -417,19 +420,22 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           params.afterKey = q.after.key;
         }
         if (q.limit !== undefined && q.limit <= 0) return [];
-        return all<CarriedRow>(
+        return all<Row>(
           `SELECT * FROM carried WHERE ${where.join(" AND ")} ORDER BY kind, key LIMIT @limit`,
           params,
-        ).map(carriedFromRow);
+        ).map(fromCarried);
       }),
     getCarried: (tenant, kind, keys) =>
       op("getCarried", () => {
         const out = new Map<string, CarriedRecord>();
-        const rows = all<CarriedRow>(
+        const rows = all<Row>(
           "SELECT * FROM carried WHERE tenant = @tenant AND kind = @kind AND key IN (SELECT value FROM json_each(@keys))",
           { tenant, kind, keys: list(keys) },
         );
-        for (const r of rows) out.set(r.key, carriedFromRow(r));
+        for (const r of rows) {
+          const c = fromCarried(r);
+          out.set(c.key, c);
+        }
         return out;
       }),
     countCarried: (tenant) =>
@@ -446,11 +452,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     getSynced: (tenant, kind, keys) =>
       op("getSynced", () => {
         const out = new Map<string, SyncedState>();
-        const rows = all<SyncedRow>(
+        const rows = all<Row>(
           "SELECT * FROM synced WHERE tenant = @tenant AND kind = @kind AND key IN (SELECT value FROM json_each(@keys))",
           { tenant, kind, keys: list(keys) },
         );
-        for (const r of rows) out.set(r.key, syncedFromRow(r));
+        for (const r of rows) {
+          const s = syncedFromRow(r);
+          out.set(s.key, s);
+        }
         return out;
       }),
     async *listSynced(tenant, kind) {
@@ -460,14 +469,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       for (;;) {
         const cursor: string | null = after;
         // Two shapes rather than `(@after IS NULL OR key > @after)`, which would defeat the primary-key range.
-        const rows: SyncedRow[] = await op("listSynced", () =>
+        const rows: Row[] = await op("listSynced", () =>
           cursor === null
-            ? all<SyncedRow>("SELECT * FROM synced WHERE tenant = @tenant AND kind = @kind ORDER BY key LIMIT @limit", {
+            ? all<Row>("SELECT * FROM synced WHERE tenant = @tenant AND kind = @kind ORDER BY key LIMIT @limit", {
                 tenant,
                 kind,
                 limit: pageSize,
               })
-            : all<SyncedRow>(
+            : all<Row>(
                 "SELECT * FROM synced WHERE tenant = @tenant AND kind = @kind AND key > @after ORDER BY key LIMIT @limit",
                 { tenant, kind, after: cursor, limit: pageSize },
               ),
@@ -475,7 +484,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         for (const r of rows) yield syncedFromRow(r);
         const last = rows.at(-1);
         if (rows.length < pageSize || !last) return;
-        after = last.key;
+        after = String(last.key);
       }
     },
 
@@ -507,7 +516,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     putSealed: (secret, opts = {}) => op("putSealed", () => putSealed.immediate(secret, opts.expectNonce)),
     getSealed: (tenant, name) =>
       op("getSealed", () => {
-        const row = get<SealedRow>("SELECT * FROM sealed_secrets WHERE tenant = @tenant AND name = @name", {
+        const row = get<Row>("SELECT * FROM sealed_secrets WHERE tenant = @tenant AND name = @name", {
           tenant,
           name,
         });
@@ -531,7 +540,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           params.afterName = q.after.name;
         }
         if (q.limit !== undefined && q.limit <= 0) return [];
-        return all<SealedRow>(
+        return all<Row>(
           `SELECT * FROM sealed_secrets WHERE ${where.join(" AND ")} ORDER BY tenant, name LIMIT @limit`,
           params,
         ).map(sealedFromRow);
