@@ -10,6 +10,8 @@
  * @module
  */
 
+export type { SqliteLimiterStore, SqliteLimiterStoreOptions } from "./limiter-store.js";
+export { createSqliteLimiterStore, SQLITE_LIMITER_SCHEMA_VERSION } from "./limiter-store.js";
 export { SQLITE_SCHEMA_VERSION, SqliteSchemaVersionError } from "./migrations.js";
 export type { SqliteStore, SqliteStoreOptions } from "./store.js";
 export { createSqliteStore } from "./store.js";
