@@ -78,6 +78,27 @@ export class LeaseLostError extends SyncError {
 }
 
 /**
+ * A store's database was migrated by a newer release of this package (its schema version is higher than this code
+ * knows), or misses a step below its current version. Nothing was changed; run a release that knows the database's
+ * schema. Thrown by the SQLite store, the PostgreSQL stores and their migration runner. Code `store`, not retryable.
+ */
+export class SchemaVersionError extends SyncError {
+  /** The versioned schema: a PostgreSQL migration set (`audit` for the store's tables, `limiter`, ...); `audit` for the SQLite file. */
+  readonly set: string;
+  /** Highest version recorded in the database. */
+  readonly databaseVersion: number;
+  /** Highest version this code knows. */
+  readonly codeVersion: number;
+
+  constructor(message: string, details: { set: string; databaseVersion: number; codeVersion: number }) {
+    super("store", message, { retryable: false });
+    this.set = details.set;
+    this.databaseVersion = details.databaseVersion;
+    this.codeVersion = details.codeVersion;
+  }
+}
+
+/**
  * A credential vault failure (see {@link VaultErrorCode}). Messages name tenant pairs, record names, key ids and
  * field paths, never a key, a secret or a decrypted value; node:crypto's own errors are never attached.
  */

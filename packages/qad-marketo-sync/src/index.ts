@@ -6,7 +6,7 @@ export { qadCustomerSource } from "./adapters/qad-customer-source.js";
 export type { CarryForwardOptions } from "./engine/carry-forward.js";
 export type { NameConflictPolicy } from "./engine/plan.js";
 export type { ErrorInfo, SyncErrorCode, SyncErrorOptions, VaultErrorCode } from "./errors.js";
-export { isSyncError, LeaseLostError, SyncConfigError, SyncError, VaultError } from "./errors.js";
+export { isSyncError, LeaseLostError, SchemaVersionError, SyncConfigError, SyncError, VaultError } from "./errors.js";
 export type { StageCounts, SyncEventName, SyncEvents, SyncListener } from "./events.js";
 export { payloadHash, stableStringify } from "./hashing.js";
 export type { Clock, Logger, Sleep } from "./internal/runtime.js";

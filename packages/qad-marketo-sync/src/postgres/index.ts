@@ -6,6 +6,7 @@
  * @module
  */
 
+export { SchemaVersionError } from "../errors.js";
 export {
   createPostgresLimiterStore,
   LIMITER_MIGRATION_SET,
@@ -13,6 +14,6 @@ export {
   type PostgresLimiterStoreOptions,
 } from "./limiter-store.js";
 export type { MigrateOptions, MigrateResult, MigrationStep } from "./migrate.js";
-export { migrate, SchemaVersionError } from "./migrate.js";
+export { migrate } from "./migrate.js";
 export type { PostgresStore, PostgresStoreOptions } from "./store.js";
 export { createPostgresStore } from "./store.js";

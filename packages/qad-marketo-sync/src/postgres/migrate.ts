@@ -8,7 +8,7 @@
  */
 
 import pg from "pg";
-import { SyncConfigError, SyncError } from "../errors.js";
+import { SchemaVersionError, SyncConfigError, SyncError } from "../errors.js";
 
 /** One forward migration step of a set. */
 export interface MigrationStep {
@@ -36,26 +36,6 @@ export interface MigrateOptions {
 export interface MigrateResult {
   /** Versions this call applied, in order (empty when the database was already up to date). */
   applied: number[];
-}
-
-/**
- * The database holds a migration set at a version this code does not know (written by a newer release), or is
- * missing a step below its current version. Nothing was changed; run a release that knows the database's schema.
- */
-export class SchemaVersionError extends SyncError {
-  /** The migration set. */
-  readonly set: string;
-  /** Highest version recorded in the database. */
-  readonly databaseVersion: number;
-  /** Highest version this code knows. */
-  readonly codeVersion: number;
-
-  constructor(message: string, details: { set: string; databaseVersion: number; codeVersion: number }) {
-    super("store", message, { retryable: false });
-    this.set = details.set;
-    this.databaseVersion = details.databaseVersion;
-    this.codeVersion = details.codeVersion;
-  }
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;

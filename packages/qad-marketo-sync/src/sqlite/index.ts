@@ -10,6 +10,7 @@
  * @module
  */
 
+export { SchemaVersionError } from "../errors.js";
 export type { SqliteLimiterStore, SqliteLimiterStoreOptions } from "./limiter-store.js";
 export { createSqliteLimiterStore, SQLITE_LIMITER_SCHEMA_VERSION } from "./limiter-store.js";
 export { SQLITE_SCHEMA_VERSION, SqliteSchemaVersionError } from "./migrations.js";

@@ -7,7 +7,7 @@
  */
 
 import type BetterSqlite3 from "better-sqlite3";
-import { SyncError } from "../errors.js";
+import { SchemaVersionError } from "../errors.js";
 
 /** One schema step. Versions start at 1 and increase by one; a released step is never edited, only followed. */
 interface Migration {
@@ -129,21 +129,12 @@ const MIGRATIONS: readonly Migration[] = [
 export const SQLITE_SCHEMA_VERSION: number = MIGRATIONS.length;
 
 /**
- * The SQLite file was written by a newer version of this package (its schema version is higher than this code knows).
- * Nothing was changed; upgrade the package. Code `store`, not retryable.
+ * The SQLite store's former name of {@link SchemaVersionError}, which every store now throws.
+ * @deprecated Use `SchemaVersionError`.
  */
-export class SqliteSchemaVersionError extends SyncError {
-  /** Schema version found in the file. */
-  readonly databaseVersion: number;
-  /** Highest schema version this code knows ({@link SQLITE_SCHEMA_VERSION}). */
-  readonly codeVersion: number;
-
-  constructor(message: string, details: { databaseVersion: number; codeVersion: number }) {
-    super("store", message, { retryable: false });
-    this.databaseVersion = details.databaseVersion;
-    this.codeVersion = details.codeVersion;
-  }
-}
+export const SqliteSchemaVersionError = SchemaVersionError;
+/** @deprecated Use `SchemaVersionError`. */
+export type SqliteSchemaVersionError = SchemaVersionError;
 
 /** What {@link migrate} did. @internal */
 export interface MigrationReport {
@@ -154,17 +145,17 @@ export interface MigrationReport {
 }
 
 /**
- * Brings the database to {@link SQLITE_SCHEMA_VERSION}; throws {@link SqliteSchemaVersionError} for a newer file.
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION}; throws {@link SchemaVersionError} for a newer file.
  * @internal
  */
 export function migrate(db: BetterSqlite3.Database): MigrationReport {
   const run = db.transaction((): MigrationReport => {
     const from = Number(db.pragma("user_version", { simple: true }));
     if (from > SQLITE_SCHEMA_VERSION) {
-      throw new SqliteSchemaVersionError(
+      throw new SchemaVersionError(
         `SQLite store: the database has schema version ${from}, newer than this version of @ml/qad-marketo-sync ` +
           `supports (${SQLITE_SCHEMA_VERSION}); upgrade the package, or open a copy made before the upgrade`,
-        { databaseVersion: from, codeVersion: SQLITE_SCHEMA_VERSION },
+        { set: "audit", databaseVersion: from, codeVersion: SQLITE_SCHEMA_VERSION },
       );
     }
     const applied: number[] = [];

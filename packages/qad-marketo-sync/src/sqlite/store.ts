@@ -102,7 +102,7 @@ const storeError = (op: string, e: unknown): Error => {
  * each {@link AuditStore.commitBatch} is one IMMEDIATE transaction, and leases with fencing tokens are kept in the
  * file, so they exclude runners in other processes too. Needs the optional peer dependency `better-sqlite3` (12.x).
  *
- * @throws {@link SqliteSchemaVersionError} when the file was written by a newer version of this package.
+ * @throws {@link SchemaVersionError} when the file was written by a newer version of this package.
  * @throws `SyncError` with code `store` when the file cannot be opened.
  * @example
  * import { createSqliteStore } from "@ml/qad-marketo-sync/sqlite";
