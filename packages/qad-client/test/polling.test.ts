@@ -9,6 +9,11 @@ import {
 } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import type { EntityKind, PageRequest, QadBackend } from "../src/backend.js";
+import { createPoll } from "../src/polling/changes.js";
+import { compareInstants, minusSeconds, type QadInstant } from "../src/polling/checkpoint.js";
+import { DeliveredKeys } from "../src/polling/delivered.js";
+import { generateCustomer, instantOf } from "../src/testing/generate.js";
 import { seededRandom } from "../src/testing/random.js";
 import { manualClock } from "./support/manual-clock.js";
 
@@ -254,5 +259,143 @@ describe("incremental polling", () => {
     for await (const _ of p2) m++;
     expect(m).toBe(0);
     expect(sim.inspect().filters.at(-1)).toMatch(/^lastModifiedDate,(ge|gt),\d{4}-\d{2}-\d{2},literal$/);
+  });
+});
+
+/**
+ * A backend over fixed rows, key-ordered and filtered by modifiedSince like REST. With `shift`, every page after
+ * the first starts `shift(page)` rows early, repeating rows of the page before (offset paging while rows in front of
+ * the read position are deleted). Records how many rows it served.
+ */
+function shiftingBackend(rows: Customer[], shift?: (page: number) => number) {
+  const served = { rows: 0 };
+  const backend: QadBackend = {
+    protocol: "rest",
+    async *pages(_entity: EntityKind, req: PageRequest) {
+      const since = req.modifiedSince;
+      const all = since ? rows.filter((r) => compareInstants(r.lastModified as QadInstant, since) >= 0) : rows;
+      let offset = 0;
+      for (let page = 1; offset < all.length; page++) {
+        const start = page === 1 ? 0 : Math.max(0, offset - (shift?.(page) ?? 0));
+        const chunk = all.slice(start, start + req.pageSize);
+        served.rows += chunk.length;
+        yield chunk;
+        offset = start + req.pageSize;
+      }
+    },
+    available: async () => true,
+  };
+  return { backend, served };
+}
+
+/** `n` customers stamped over the 30 days before `now`, on whole seconds, in key order. */
+function customersOver30Days(n: number, now: number, seed = 3): Customer[] {
+  const r = seededRandom(seed);
+  const out: Customer[] = [];
+  for (let i = 1; i <= n; i++) {
+    const at = now - Math.floor(r() * 30 * 86_400) * 1000 - 1000;
+    out.push(generateCustomer(i, r, { sharedSets: 1, modifiedAt: at, hash: `h${i}` }));
+  }
+  return out;
+}
+
+async function drain<T>(p: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of p) out.push(x);
+  return out;
+}
+
+describe("incremental polling keeps memory bounded, never emitting a row twice", () => {
+  const now = Date.parse("2026-03-02T09:00:00Z");
+
+  it("page shifts of up to two pages repeat rows of older versions: each is skipped, every key emitted once", async () => {
+    const rows = customersOver30Days(6_000, now);
+    // Shifts of 1..200 rows (2 × the page size of 100), most pages shifted.
+    const r = seededRandom(7);
+    const shifts: number[] = [];
+    const { backend, served } = shiftingBackend(rows, (page) => {
+      const k = r() < 0.8 ? 1 + Math.floor(r() * 200) : 0;
+      shifts[page] = k;
+      return k;
+    });
+    const poll = createPoll("customers", async () => backend, undefined, { pageSize: 100, now: () => now });
+    const got = await drain(poll);
+    const keys = got.map((c) => keyOf(c));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual(rows.map((c) => `SS1/${c.customerCode}`).sort());
+    expect(served.rows - rows.length).toBeGreaterThan(100_000 / 100); // many rows were served twice...
+    expect(poll.stats.skippedDuplicates).toBe(served.rows - rows.length); // ...and every repeat was skipped
+    expect(poll.stats.emitted).toBe(rows.length);
+  });
+
+  it("the checkpoint holds exactly the overlap window, and the next polls emit nothing twice", async () => {
+    const rows = customersOver30Days(5_000, now, 9);
+    const { backend } = shiftingBackend(rows, () => 37);
+    const first = createPoll("customers", async () => backend, undefined, { pageSize: 50, now: () => now });
+    expect(await drain(first)).toHaveLength(rows.length);
+    const cp = JSON.parse(JSON.stringify(first.checkpoint())) as QadCheckpoint;
+    // The newest stamp is the high-water mark; `seen` is every row at or after it minus 900 s, nothing else.
+    const newest = rows.map((c) => c.lastModified as QadInstant).reduce((a, b) => (compareInstants(a, b) >= 0 ? a : b));
+    expect(cp.highWater).toEqual(newest);
+    const cutoff = minusSeconds(newest, 900);
+    const inWindow = rows.filter((c) => compareInstants(c.lastModified as QadInstant, cutoff) >= 0);
+    expect(inWindow.length).toBeGreaterThan(0);
+    expect(Object.keys(cp.seen).sort()).toEqual(inWindow.map((c) => `SS1/${c.customerCode}`).sort());
+
+    // Unchanged source: the window is re-read (with shifts) and skipped.
+    const again = createPoll("customers", async () => backend, cp, { pageSize: 2, now: () => now });
+    expect(await drain(again)).toEqual([]);
+    expect(again.stats.skippedDuplicates).toBeGreaterThanOrEqual(inWindow.length);
+    // One edit, a second later: only it comes back, once, even though pages shift under it.
+    const edited = { ...rows[4_321]!, name: "Edited", lastModified: instantOf(now + 1000), concurrencyHash: "e1" };
+    const rows2 = rows.map((c, i) => (i === 4_321 ? edited : c));
+    const { backend: b2 } = shiftingBackend(rows2, () => 1);
+    const third = createPoll("customers", async () => b2, again.checkpoint(), { pageSize: 2, now: () => now + 2000 });
+    expect((await drain(third)).map((c) => keyOf(c))).toEqual([`SS1/${edited.customerCode}`]);
+    const fourth = createPoll("customers", async () => b2, third.checkpoint(), { pageSize: 2, now: () => now + 3000 });
+    expect(await drain(fourth)).toEqual([]);
+  });
+
+  it("holds the window and the last pages, not every key read", () => {
+    // 200,000 versions, one per second in a random order within each 1,000 (keys read in key order, stamps not
+    // ordered), 900 s window, 1,000 recent: at most window + recent + the sweep's slack are held.
+    const d = new DeliveredKeys(1_000);
+    const r = seededRandom(1);
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    let hw: QadInstant | undefined;
+    for (let block = 0; block < 200; block++) {
+      const order = [...Array(1_000).keys()].sort(() => r() - 0.5);
+      for (const j of order) {
+        const at = instantOf(t0 + (block * 1_000 + j) * 1000);
+        if (!hw || compareInstants(at, hw) > 0) {
+          hw = at;
+          d.advance(minusSeconds(hw, 900));
+        }
+        d.add(`K${block}-${j}`, `${at.date}|${at.time}|h`, at);
+      }
+    }
+    expect(d.size.peak).toBeLessThan(2 * (900 + 1_000) + 1_000 + 1_024);
+    // The checkpoint's part: exactly the last 900 s + the high-water second.
+    const kept = [...d.entries(minusSeconds(hw!, 900))];
+    expect(kept).toHaveLength(901);
+    // Duplicates: recent versions and windowed ones are known; an old one outside both is not (it is older than
+    // the window and more than `recentCapacity` rows back, which no page shift of one poll reaches).
+    const last = instantOf(t0 + 199_999 * 1000);
+    expect(d.has("K199-999", `${last.date}|${last.time}|h`)).toBe(true);
+    expect(d.has("K199-999", "other")).toBe(false);
+    const old = instantOf(t0 + 5 * 1000);
+    expect(d.has("K0-5", `${old.date}|${old.time}|h`)).toBe(false);
+  });
+
+  it("versions without a readable instant are always kept, and a newer version below the window replaces an older one", () => {
+    const d = new DeliveredKeys(2, 4);
+    d.advance({ date: "2026-01-02", time: 0 });
+    d.add("A", "?|?|x", undefined);
+    d.add("B", "2026-01-03|5|b", { date: "2026-01-03", time: 5 });
+    d.add("B", "2026-01-01|5|b2", { date: "2026-01-01", time: 5 });
+    for (let i = 0; i < 10; i++) d.add(`C${i}`, `2026-01-01|${i}|c`, { date: "2026-01-01", time: i });
+    expect([...d.entries({ date: "2026-01-02", time: 0 })]).toEqual([["A", "?|?|x"]]);
+    expect(d.has("A", "?|?|x")).toBe(true);
+    expect(() => new DeliveredKeys(0)).toThrow(RangeError);
   });
 });

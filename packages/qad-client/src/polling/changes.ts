@@ -13,6 +13,7 @@ import {
   type QadCheckpoint,
   type QadInstant,
 } from "./checkpoint.js";
+import { DeliveredKeys } from "./delivered.js";
 
 /** Options of `changes()`. */
 export interface ChangesOptions {
@@ -94,10 +95,21 @@ export function createPoll<K extends EntityKind>(
         ? instantOfDate(options.since)
         : options.since;
     const prev = initial.seen;
-    const fresh = new Map<string, string>();
+    // Entries of the start checkpoint not read again in this poll (a row read again supersedes its entry).
+    const carried = new Map(Object.entries(prev));
+    // What this poll delivered, bounded by the overlap window and the last pages rather than by the rows read.
+    const delivered = new DeliveredKeys(Math.max(2 * options.pageSize, 1000));
     let hw = initial.highWater;
     const horizon = instantOfDate(new Date(options.now() + skew * 1000));
     const b = await backend();
+    // Where the next poll's overlap window starts for a high-water mark: a backend that filters by day (QXtend)
+    // re-reads the whole day the window starts in, so the window covers that whole day (trimming at second
+    // precision would forget rows it re-reads and re-emit them on every poll).
+    const cutoffOf = (mark: QadInstant | null): QadInstant | undefined => {
+      const windowStart = mark ? minusSeconds(mark, overlap) : undefined;
+      return windowStart && b.modifiedSinceGranularity === "day" ? { date: windowStart.date, time: 0 } : windowStart;
+    };
+    delivered.advance(cutoffOf(hw));
     for await (const page of b.pages(kind, {
       pageSize: options.pageSize,
       ...(since ? { modifiedSince: since } : {}),
@@ -107,15 +119,18 @@ export function createPoll<K extends EntityKind>(
         stats.read++;
         const { stamp, at } = stampOf(raw);
         const key = recordKey(kind, raw) ?? `~${stamp}`;
-        if (prev[key] === stamp || fresh.get(key) === stamp) {
+        if (prev[key] === stamp || delivered.has(key, stamp)) {
           stats.skippedDuplicates++;
           continue;
         }
-        fresh.set(key, stamp);
+        carried.delete(key);
         if (at && (hw === null || compareInstants(at, hw) > 0)) {
-          if (compareInstants(at, horizon) <= 0) hw = at;
-          else stats.futureStamps++;
+          if (compareInstants(at, horizon) <= 0) {
+            hw = at;
+            delivered.advance(cutoffOf(hw));
+          } else stats.futureStamps++;
         }
+        delivered.add(key, stamp, at);
         const v = validateRow(kind, raw);
         if (isQadInvalidRecord(v)) {
           stats.invalid++;
@@ -125,20 +140,15 @@ export function createPoll<K extends EntityKind>(
         yield v;
       }
     }
-    // Keep only what the next overlap window will re-read; older entries can never come back unchanged. A backend
-    // that filters by day (QXtend) re-reads the whole day the window starts in, so keep that whole day: trimming
-    // at second precision would forget rows it re-reads and re-emit them on every poll.
+    // Keep only what the next overlap window will re-read; older entries can never come back unchanged.
     const seen: Record<string, string> = {};
-    const windowStart = hw ? minusSeconds(hw, overlap) : undefined;
-    const cutoff =
-      windowStart && b.modifiedSinceGranularity === "day" ? { date: windowStart.date, time: 0 } : windowStart;
-    const keep = (k: string, s: string) => {
-      const at = instantOfStamp(s);
-      if (!cutoff || !at || compareInstants(at, cutoff) >= 0) seen[k] = s;
-    };
+    const cutoff = cutoffOf(hw);
     // Entries without a readable instant are only kept while they are still being read, so they cannot pile up.
-    for (const [k, s] of Object.entries(prev)) if (!fresh.has(k) && instantOfStamp(s)) keep(k, s);
-    for (const [k, s] of fresh) keep(k, s);
+    for (const [k, s] of carried) {
+      const at = instantOfStamp(s);
+      if (at && (!cutoff || compareInstants(at, cutoff) >= 0)) seen[k] = s;
+    }
+    for (const [k, s] of delivered.entries(cutoff)) seen[k] = s;
     next = { v: 1, entity: kind, highWater: hw, seen };
   }
 
