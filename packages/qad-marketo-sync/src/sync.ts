@@ -23,7 +23,7 @@ import {
   type Planning,
   planBatch,
 } from "./engine/plan.js";
-import { redrive } from "./engine/redrive.js";
+import { type RedriveDeps, redrive } from "./engine/redrive.js";
 import { replayCandidates } from "./engine/replay.js";
 import { RunBook } from "./engine/run-bookkeeping.js";
 import { type ErrorInfo, errorInfo, SyncConfigError } from "./errors.js";
@@ -206,8 +206,6 @@ export function defaultIsFatal(e: unknown): boolean {
   return FATAL_CODES.has(String(r.code)) || FATAL_NAMES.has(String(r.name));
 }
 
-const ALL_KINDS: WritableKind[] = ["salesPerson", "company", "namedAccount", "lead"];
-
 /**
  * Creates the sync engine for one tenant pair. It only wires the engine modules (`src/engine/`): the lease keeper,
  * the carry-forward retry, the read-ahead pipeline with its checkpoint ledger and lead pool, the planner, the
@@ -313,13 +311,39 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   ): Promise<ReadBackResult> =>
     readBack(accounts, opts, { tenant, gateway, store, emitter, logger, now, fence, signal });
 
-  const startRun = (runId: string, trigger: RunSummary["trigger"]) =>
-    RunBook.start({ tenant, runId, trigger, store, gateway, emitter, logger, now });
+  /**
+   * What a sync run and a replay both set up once they hold the lease: the run record, this run's capability
+   * tracker (`reprobe`: ask Marketo afresh whatever the cache holds), the executor's context and the re-drive
+   * context of carried-forward retries and replays.
+   */
+  const beginRun = async (
+    held: { runId: string; lease: Lease; stop: AbortController },
+    trigger: RunSummary["trigger"],
+    reprobe: boolean,
+  ) => {
+    const { runId, lease, stop } = held;
+    const book = await RunBook.start({ tenant, runId, trigger, store, gateway, emitter, logger, now });
+    const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, reprobe);
+    const exec: ExecuteContext = { tenant, runId, gateway, capabilities: caps, now, isFatal };
+    const redriveDeps: Omit<RedriveDeps, "replay" | "carried"> = {
+      store,
+      tenant,
+      runId,
+      now,
+      policy,
+      exec,
+      fence: lease,
+      stop: stop.signal,
+      book,
+      emitter,
+    };
+    return { book, caps, exec, redriveDeps };
+  };
 
   const runSync = (trigger: "manual" | "schedule", runOptions: RunOptions = {}) =>
-    underLease(runOptions.signal, async ({ runId, lease, stop, leaseLost }) => {
-      const book = await startRun(runId, trigger);
-      const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache);
+    underLease(runOptions.signal, async (held) => {
+      const { runId, lease, stop, leaseLost } = held;
+      const { book, caps, exec: execCtx, redriveDeps } = await beginRun(held, trigger, false);
       let failure: ErrorInfo | undefined;
       let completedSource = false;
       let checkpointSaved = false;
@@ -336,7 +360,6 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         dropped: new Set<string>(),
         now,
       };
-      const execCtx: ExecuteContext = { tenant, runId, gateway, capabilities: caps, now, isFatal };
       // Carried rows are looked up per batch only when some may exist (the store had some, or this run put some).
       let carryActive = false;
       try {
@@ -352,16 +375,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         // Records carried forward by earlier runs go first, so an outage never leaves them behind.
         if (left.pending > 0) {
           const retried = await retryCarried({
-            store,
-            tenant,
-            runId,
-            now,
-            policy,
-            exec: execCtx,
-            fence: lease,
-            stop: stop.signal,
-            book,
-            emitter,
+            ...redriveDeps,
             capabilities: caps,
             filters: planCtx.filters,
             dropped: planCtx.dropped,
@@ -464,34 +478,15 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     });
 
   const replay = (selector: ReplaySelector = {}, runOptions: RunOptions = {}) =>
-    underLease(runOptions.signal, async ({ runId, lease, stop }) => {
-      const book = await startRun(runId, "replay");
+    underLease(runOptions.signal, async (held) => {
+      const { lease, stop } = held;
       // A manual replay asks Marketo afresh whether objects are writable (the operator may just have changed it).
-      const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, true);
-      const execCtx: ExecuteContext = { tenant, runId, gateway, capabilities: caps, now, isFatal };
+      const { book, caps, redriveDeps } = await beginRun(held, "replay", true);
       let failure: ErrorInfo | undefined;
       try {
         await probe(caps);
-        const candidates = await replayCandidates(store, tenant, {
-          runId: selector.runId,
-          keys: selector.keys,
-          kinds: selector.kinds ?? ALL_KINDS,
-          outcomes: selector.outcomes,
-          carried: selector.carried,
-        });
-        const r = await redrive(candidates, {
-          store,
-          tenant,
-          runId,
-          now,
-          policy,
-          exec: execCtx,
-          fence: lease,
-          stop: stop.signal,
-          book,
-          emitter,
-          replay: true,
-        });
+        const candidates = await replayCandidates(store, tenant, selector);
+        const r = await redrive(candidates, { ...redriveDeps, replay: true });
         failure = r.fatal;
       } catch (e) {
         failure = errorInfo(e);

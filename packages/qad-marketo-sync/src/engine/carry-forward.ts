@@ -47,13 +47,18 @@ export function retryDelay(policy: CarryPolicy, attempts: number): number {
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(n - 1, 40));
 }
 
-const id = (kind: string, key: string) => `${kind}\u0000${key}`;
+/** The key of a record in the maps of carried rows ({@link loadCarried}, `RedriveDeps.carried`). @internal */
+export const carriedId = (kind: string, key: string): string => `${kind}\u0000${key}`;
 
 /** True for the audit row of a record skipped because its object is read-only (CRM sync). @internal */
 export const isReadOnlySkip = (e: AuditEntry) => e.outcome === "skipped" && e.reasons[0]?.code === "read_only";
 
-/** The records an audit batch may change in the carry-forward set (every writable row, and rejected customers). */
-function refsOf(entries: AuditEntry[]): RecordRef[] {
+/**
+ * The records an audit batch may change in the carry-forward set (every writable row, and rejected customers): what
+ * to {@link loadCarried} before {@link carryChanges}.
+ * @internal
+ */
+export function carryRefs(entries: AuditEntry[]): RecordRef[] {
   const out: RecordRef[] = [];
   for (const e of entries) {
     if (e.kind === "customer") {
@@ -64,7 +69,7 @@ function refsOf(entries: AuditEntry[]): RecordRef[] {
   return out;
 }
 
-/** Carried rows of the given records, by `kind\0key`. @internal */
+/** Carried rows of the given records, by {@link carriedId}. @internal */
 export async function loadCarried(
   store: AuditStore,
   tenant: string,
@@ -79,7 +84,7 @@ export async function loadCarried(
   const out = new Map<string, CarriedRecord>();
   await Promise.all(
     [...byKind].map(async ([kind, keys]) => {
-      for (const [k, c] of await store.getCarried(tenant, kind, [...keys])) out.set(id(kind, k), c);
+      for (const [k, c] of await store.getCarried(tenant, kind, [...keys])) out.set(carriedId(kind, k), c);
     }),
   );
   return out;
@@ -98,7 +103,7 @@ export function carryChanges(
   ctx: { tenant: string; runId: string; now: number; policy: CarryPolicy },
 ): NonNullable<BatchCommit["carry"]> {
   const last = new Map<string, AuditEntry>();
-  for (const e of entries) last.set(id(e.kind, e.key), e);
+  for (const e of entries) last.set(carriedId(e.kind, e.key), e);
   const put: CarriedRecord[] = [];
   const clear: RecordRef[] = [];
   const handled = new Set<string>();
@@ -138,8 +143,8 @@ export function carryChanges(
     }
     if (before) clear.push({ kind: e.kind, key: e.key });
   }
-  for (const r of refsOf(entries)) {
-    const k = id(r.kind, r.key);
+  for (const r of carryRefs(entries)) {
+    const k = carriedId(r.kind, r.key);
     if (!handled.has(k) && prior.has(k)) {
       handled.add(k);
       clear.push(r);
@@ -147,6 +152,3 @@ export function carryChanges(
   }
   return { put, clear };
 }
-
-/** The entries' records, for {@link loadCarried}. @internal */
-export const carryRefs = refsOf;

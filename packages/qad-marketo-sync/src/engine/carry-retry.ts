@@ -1,6 +1,7 @@
 import type { ErrorInfo } from "../errors.js";
 import type { CarriedRecord, RecordRef, WritableKind } from "../store/audit-store.js";
 import type { CapabilityTracker } from "./capabilities.js";
+import { carriedId } from "./carry-forward.js";
 import { type FieldFilters, MAX_BATCH, refit } from "./plan.js";
 import { type RedriveDeps, redrive } from "./redrive.js";
 import { fromCarried } from "./replay.js";
@@ -44,7 +45,7 @@ export async function retryCarried(
       return object === undefined || deps.capabilities.writable(object);
     });
     if (due.length > 0) {
-      const known = new Map(due.map((c) => [`${c.kind}\u0000${c.key}`, c]));
+      const known = new Map(due.map((c) => [carriedId(c.kind, c.key), c]));
       const candidates = due.map((c) => {
         const fitted = refit(c.kind, c.payload, deps.filters, deps.dropped);
         return {
