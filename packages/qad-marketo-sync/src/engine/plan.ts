@@ -7,6 +7,9 @@ import type { AuditEntry, AuditStore, SyncedState, WritableKind } from "../store
 /** Marketo accepts at most this many records per write. @internal */
 export const MAX_BATCH = 300;
 
+/** Every writable kind, in write order (sales persons before the companies that name them). @internal */
+export const WRITABLE_KINDS: readonly WritableKind[] = ["salesPerson", "company", "namedAccount", "lead"];
+
 /** One payload planned for a write. @internal */
 export interface Planned {
   kind: WritableKind;

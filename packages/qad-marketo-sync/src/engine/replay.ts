@@ -1,6 +1,6 @@
 import type { MarketoPayload, Reason } from "../ports.js";
 import type { AuditEntry, AuditStore, CarriedRecord, CarryState, WritableKind } from "../store/audit-store.js";
-import { emptyPlan, MAX_BATCH, type Plan } from "./plan.js";
+import { emptyPlan, MAX_BATCH, type Plan, WRITABLE_KINDS } from "./plan.js";
 
 /** A payload a replay or a carry-forward retry wants to write again. @internal */
 export interface Candidate {
@@ -27,7 +27,6 @@ export interface ReplayQuery {
   carried?: CarryState[] | undefined;
 }
 
-const ALL_KINDS: WritableKind[] = ["salesPerson", "company", "namedAccount", "lead"];
 const id = (kind: string, key: string) => `${kind}\u0000${key}`;
 
 export const fromCarried = (c: CarriedRecord, notes?: Reason[]): Candidate => ({
@@ -48,7 +47,7 @@ export const fromCarried = (c: CarriedRecord, notes?: Reason[]): Candidate => ({
  * @internal
  */
 export async function replayCandidates(store: AuditStore, tenant: string, q: ReplayQuery): Promise<Candidate[]> {
-  const kinds = q.kinds ?? ALL_KINDS;
+  const kinds = q.kinds ?? [...WRITABLE_KINDS];
   if (q.carried) {
     const out: Candidate[] = [];
     for (const state of q.carried) {
@@ -107,7 +106,7 @@ export async function resolveCandidates(
   const plan = emptyPlan();
   const entries: AuditEntry[] = [];
   let planned = 0;
-  for (const kind of ALL_KINDS) {
+  for (const kind of WRITABLE_KINDS) {
     const ofKind = candidates.filter((c) => c.kind === kind);
     if (ofKind.length === 0) continue;
     const synced = await ctx.store.getSynced(

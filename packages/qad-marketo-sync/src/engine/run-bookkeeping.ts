@@ -5,6 +5,7 @@ import type { JsonValue, MarketoGateway } from "../ports.js";
 import type { AuditEntry, AuditStore, Outcome, RecordKind } from "../store/audit-store.js";
 import { type CarriedSummary, emptyOutcomes, type RunSummary } from "../summary.js";
 import type { Executed } from "./execute.js";
+import { WRITABLE_KINDS } from "./plan.js";
 
 const zeroCounts = (): StageCounts => ({
   read: 0,
@@ -113,7 +114,7 @@ export class RunBook {
   /** Records whose write failed in this run. */
   failedRecords(): number {
     let n = 0;
-    for (const k of ["salesPerson", "company", "namedAccount", "lead"] as const) n += this.outcomes[k].failed;
+    for (const k of WRITABLE_KINDS) n += this.outcomes[k].failed;
     return n;
   }
 
