@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorInfo } from "./errors.js";
 import type { Logger } from "./internal/runtime.js";
 import type { GatewayCapability } from "./ports.js";
 import type { AccountContext } from "./readback/account-context.js";
@@ -54,16 +55,23 @@ export type SyncEventName = keyof SyncEvents;
 /** Listener of one event. */
 export type SyncListener<E extends SyncEventName> = (payload: SyncEvents[E]) => void;
 
-/** A small typed event emitter. @internal */
-export class Emitter {
-  readonly #listeners = new Map<SyncEventName, Set<(p: never) => void>>();
+/**
+ * A small typed event emitter (the sync's events by default; fleets use it with theirs). A listener that throws is
+ * logged (redacted, as {@link errorInfo} does) and ignored.
+ * @internal
+ */
+export class Emitter<Events extends object = SyncEvents> {
+  readonly #listeners = new Map<keyof Events, Set<(p: never) => void>>();
   readonly #logger: Logger;
+  readonly #source: string;
 
-  constructor(logger: Logger) {
+  /** `source` names the emitter in the log line of a throwing listener. */
+  constructor(logger: Logger, source = "sync") {
     this.#logger = logger;
+    this.#source = source;
   }
 
-  on<E extends SyncEventName>(event: E, fn: SyncListener<E>): () => void {
+  on<E extends keyof Events>(event: E, fn: (payload: Events[E]) => void): () => void {
     let set = this.#listeners.get(event);
     if (!set) {
       set = new Set();
@@ -73,19 +81,19 @@ export class Emitter {
     return () => set.delete(fn as (p: never) => void);
   }
 
-  emit<E extends SyncEventName>(event: E, payload: SyncEvents[E]): void {
+  emit<E extends keyof Events>(event: E, payload: Events[E]): void {
     const set = this.#listeners.get(event);
     if (!set) return;
     for (const fn of set) {
       try {
-        (fn as SyncListener<E>)(payload);
+        (fn as (payload: Events[E]) => void)(payload);
       } catch (e) {
-        this.#logger.warn({ event, err: e instanceof Error ? e.message : String(e) }, "sync event listener threw");
+        this.#logger.warn({ event, err: errorInfo(e) }, `${this.#source} event listener threw`);
       }
     }
   }
 
-  has(event: SyncEventName): boolean {
+  has(event: keyof Events): boolean {
     return (this.#listeners.get(event)?.size ?? 0) > 0;
   }
 }

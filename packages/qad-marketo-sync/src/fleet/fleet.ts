@@ -9,6 +9,7 @@
 
 import PgBoss from "pg-boss";
 import { errorInfo, SyncConfigError } from "../errors.js";
+import { Emitter } from "../events.js";
 import { type Clock, type Logger, realSleep, silentLogger, systemClock } from "../internal/runtime.js";
 import type { Sync } from "../sync.js";
 import {
@@ -165,16 +166,8 @@ export function createFleet(options: FleetOptions): Fleet {
     throw new SyncConfigError("defer.minSeconds must be ≥ 1 and ≤ defer.maxSeconds");
   }
 
-  const listeners = new Map<FleetEventName, Set<(p: never) => void>>();
-  const emit = <E extends FleetEventName>(event: E, payload: FleetEvents[E]) => {
-    for (const l of listeners.get(event) ?? []) {
-      try {
-        (l as (p: FleetEvents[E]) => void)(payload);
-      } catch (e) {
-        logger.warn({ err: errorInfo(e), event }, "fleet listener threw");
-      }
-    }
-  };
+  const emitter = new Emitter<FleetEvents>(logger, "fleet");
+  const emit = <E extends FleetEventName>(event: E, payload: FleetEvents[E]) => emitter.emit(event, payload);
   const loopError = (e: unknown, during: string) => {
     const error = errorInfo(e);
     logger.error({ err: error, during }, "fleet worker loop error");
@@ -394,16 +387,7 @@ export function createFleet(options: FleetOptions): Fleet {
       logger.info({}, "fleet stopped");
     },
     running: () => [...runningSyncs.keys()],
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) {
-        set = new Set();
-        listeners.set(event, set);
-      }
-      const l = listener as (p: never) => void;
-      set.add(l);
-      return () => set.delete(l);
-    },
+    on: (event, listener) => emitter.on(event, listener),
   };
   return fleet;
 }
