@@ -322,7 +322,9 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     reprobe: boolean,
   ) => {
     const { runId, lease, stop } = held;
-    const book = await RunBook.start({ tenant, runId, trigger, store, gateway, emitter, logger, now });
+    // The accounts a run touched are kept only for its read-back (one entry per account: O(N) on a first sync).
+    const keepTouched = trigger !== "replay" && readBackOptions !== false;
+    const book = await RunBook.start({ tenant, runId, trigger, store, gateway, emitter, logger, now, keepTouched });
     const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, reprobe);
     const exec: ExecuteContext = { tenant, runId, gateway, capabilities: caps, now, isFatal };
     const redriveDeps: Omit<RedriveDeps, "replay" | "carried"> = {

@@ -59,6 +59,10 @@ export function decideStatus(s: StatusInput): { status: RunSummary["status"]; er
 export class RunBook {
   readonly outcomes = emptyOutcomes();
   readonly counts = zeroCounts();
+  /**
+   * externalCompanyIds whose company or named account this run wrote or read, for the read-back: one entry per
+   * account, so it grows with the run. Left empty when the run has no read-back (`keepTouched: false`).
+   */
   readonly touched = new Set<string>();
   readonly carried: CarriedSummary = { retried: 0, written: 0, pending: 0, dead: 0 };
   writeCalls = 0;
@@ -77,6 +81,8 @@ export class RunBook {
       emitter: Emitter;
       logger: Logger;
       now: () => number;
+      /** Collect {@link RunBook.touched}. @default true */
+      keepTouched?: boolean;
     },
     startedAt: number,
   ) {
@@ -106,7 +112,7 @@ export class RunBook {
       this.writeCalls += executed.writeCalls;
       this.failedWriteCalls += executed.failedWriteCalls;
       this.callError ??= executed.callError;
-      for (const t of executed.touched) this.touched.add(t);
+      if (this.deps.keepTouched !== false) for (const t of executed.touched) this.touched.add(t);
       for (const e of executed.entries) if (e.outcome === "created" || e.outcome === "updated") this.counts.written++;
     }
   }
