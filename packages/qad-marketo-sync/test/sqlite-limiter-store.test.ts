@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ReserveLimits } from "@ml/marketo-client";
-import { limiterStoreContract } from "@ml/marketo-client/testing";
+import { type LimiterStore, MarketoClient, type ReserveLimits } from "@ml/marketo-client";
+import { limiterStoreContract, startMarketoSimulator } from "@ml/marketo-client/testing";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { SchemaVersionError } from "../src/errors.js";
@@ -329,5 +329,48 @@ describe("SQLite LimiterStore: details", () => {
     const full = await store.reserve("k", 100, DAY, { ...L, callsPerWindow: 1 });
     expect(full).toMatchObject({ granted: false, reason: "window", retryAt: 100 + L.windowMs });
     expect(store.peek("k", 500, DAY, L)).toEqual(await store.state("k", 500, DAY, L));
+  });
+});
+
+describe("SQLite LimiterStore: MarketoClients sharing one instance", () => {
+  // Three clients, each with its own connection to one file (as three processes would have), against a simulator
+  // whose 20 s window lasts 200 ms and takes 20 calls (few enough that the window, not the HTTP round trips, binds).
+  // The control gives each client its own in-memory store.
+  const burst = async (stores: (LimiterStore | undefined)[]) => {
+    const sim = await startMarketoSimulator({ timeScale: 0.01, latencyMs: 5, limits: { callsPerWindow: 20 } });
+    try {
+      const clients = stores.map(
+        (limiterStore) =>
+          new MarketoClient({
+            ...sim.clientOptions,
+            // Each client alone may use the whole instance: 10 in flight (Marketo's cap), 20 calls per window.
+            limits: { ...sim.clientOptions.limits, maxConcurrent: 10 },
+            usageSync: false,
+            ...(limiterStore ? { limiterStore } : {}),
+          }),
+      );
+      const calls = clients.flatMap((mk, c) =>
+        Array.from({ length: 40 }, (_, i) => mk.companies.sync({ input: [{ externalCompanyId: `C${c}-${i}` }] })),
+      );
+      const settled = await Promise.allSettled(calls);
+      return { sim: sim.inspect(), written: settled.filter((s) => s.status === "fulfilled").length, clients };
+    } finally {
+      await sim.close();
+    }
+  };
+
+  it("stay inside the window and the concurrency cap together (zero 606/615); separate stores do not", async () => {
+    const path = fresh();
+    const shared = await burst([open({ path }), open({ path }), open({ path })]);
+    expect(shared.sim.violations).toEqual({ total: 0, "606": 0, "615": 0, "607": 0 });
+    expect(shared.written).toBe(120);
+    expect(shared.sim.peakWindowCalls).toBe(20); // the shared window was used up to its limit, never beyond
+    // Each client's quota() reads the shared file: every client sees all 120 calls.
+    const seen = shared.clients.map((mk) => mk.quota().dailyUsed);
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]).toBeGreaterThanOrEqual(120);
+
+    const separate = await burst([undefined, undefined, undefined]);
+    expect(separate.sim.violations.total).toBeGreaterThan(0);
   });
 });
