@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeHeapSnapshot } from "node:v8";
 import { MarketoClient, type MarketoClientOptions } from "@ml/marketo-client";
 import { QadClient, type QadClientOptions } from "@ml/qad-client";
 import pg from "pg";
@@ -188,16 +189,44 @@ async function firstSync(c: StoreCase, n: number, withLeads: boolean) {
     mapping: withLeads ? extendMapping({}) : extendMapping({ lead: false }),
     readBack: false,
   });
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  }, 100);
+  const peak = { rss: 0, heapUsed: 0, external: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heapUsed = Math.max(peak.heapUsed, m.heapUsed);
+    peak.external = Math.max(peak.external, m.external);
+  };
+  sample();
+  const sampler = setInterval(sample, 100);
+  // SYNC_BENCH_LIVE_HEAP=1 (with --expose-gc): collects garbage every second during the run and keeps the largest
+  // heap left, i.e. what the run really holds live (slows the run; a diagnostic, not a figure of the normal bench).
+  const gcNow = (globalThis as { gc?: () => void }).gc;
+  let peakLive = 0;
+  const liveSampler =
+    process.env.SYNC_BENCH_LIVE_HEAP === "1" && gcNow
+      ? setInterval(() => {
+          gcNow();
+          peakLive = Math.max(peakLive, process.memoryUsage().heapUsed);
+        }, 1000)
+      : undefined;
+  // SYNC_BENCH_HEAP_SNAPSHOT_AT=<batch>: writes a V8 heap snapshot (to the working directory) after that batch's commit.
+  const snapshotAt = Number(process.env.SYNC_BENCH_HEAP_SNAPSHOT_AT ?? 0);
+  if (snapshotAt > 0) {
+    sync.on("batchCommitted", ({ batch }) => {
+      if (batch === snapshotAt) console.log("heap snapshot:", writeHeapSnapshot());
+    });
+  }
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
   const out = await sync.runOnce();
   const ms = performance.now() - t0;
   clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  clearInterval(liveSampler);
+  sample();
+  // What the run left live (garbage collected first; only when node runs with --expose-gc).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapAfterGc = gc ? process.memoryUsage().heapUsed : undefined;
   if (out.status === "alreadyRunning") throw new Error("alreadyRunning");
   const s = out.summary;
   const written = s.outcomes.company.created + s.outcomes.company.updated;
@@ -217,7 +246,11 @@ async function firstSync(c: StoreCase, n: number, withLeads: boolean) {
     callsOverMinimum: s.marketoCalls - minimum,
     leadsWritten: leads,
     rssAtStartMb: Math.round(rss0 / 2 ** 20),
-    peakRssMb: Math.round(peakRss / 2 ** 20),
+    peakRssMb: Math.round(peak.rss / 2 ** 20),
+    peakHeapUsedMb: Math.round(peak.heapUsed / 2 ** 20),
+    peakExternalMb: Math.round(peak.external / 2 ** 20),
+    ...(heapAfterGc === undefined ? {} : { heapUsedAfterGcMb: Math.round(heapAfterGc / 2 ** 20) }),
+    ...(liveSampler ? { peakLiveHeapMb: Math.round(peakLive / 2 ** 20) } : {}),
   };
 }
 
