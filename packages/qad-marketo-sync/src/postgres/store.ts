@@ -29,6 +29,7 @@ import type {
   SyncedState,
   WritableKind,
 } from "../store/audit-store.js";
+import { retentionBounds } from "../store/retention.js";
 import {
   auditFromRow,
   auditToRow,
@@ -357,10 +358,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       }),
     prune: (tenant, policy, at) =>
       op("prune", async (): Promise<PruneResult> => {
-        const cutoff = policy.maxAgeMs === undefined ? null : Math.floor(at - policy.maxAgeMs);
-        const keep = policy.keepPerRecord === undefined ? null : Math.max(1, Math.floor(policy.keepPerRecord));
-        if (cutoff === null && keep === null) return { auditRows: 0, runs: 0 };
-        const s = pruneStatement(t, tenant, cutoff, keep);
+        const bounds = retentionBounds(policy, at);
+        if (!bounds) return { auditRows: 0, runs: 0 };
+        // bigint parameters: a fractional cutoff is floored.
+        const cutoff = bounds.cutoff === null ? null : Math.floor(bounds.cutoff);
+        const s = pruneStatement(t, tenant, cutoff, bounds.keep);
         const row = (await query(s.text, s.values)).rows[0] ?? {};
         return { auditRows: Number(row.audit_rows ?? 0), runs: Number(row.runs ?? 0) };
       }),

@@ -25,6 +25,7 @@ import type {
   RetentionPolicy,
   SyncedState,
 } from "../store/audit-store.js";
+import { retentionBounds } from "../store/retention.js";
 import {
   auditFromRow,
   auditToRow,
@@ -244,9 +245,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   });
 
   const prune = db.transaction((tenant: string, policy: RetentionPolicy, now: number): PruneResult => {
-    const cutoff = policy.maxAgeMs === undefined ? null : now - policy.maxAgeMs;
-    const keep = policy.keepPerRecord === undefined ? null : Math.max(1, Math.floor(policy.keepPerRecord));
-    if (cutoff === null && keep === null) return { auditRows: 0, runs: 0 };
+    const bounds = retentionBounds(policy, now);
+    if (!bounds) return { auditRows: 0, runs: 0 };
+    const { cutoff, keep } = bounds;
     // Each record's rows ranked newest first (time, then recording order); rank 1 is never deleted. NULL bounds
     // make their comparison NULL, so an absent rule deletes nothing.
     const auditRows = run(

@@ -19,6 +19,7 @@ import type {
   SyncedState,
   WritableKind,
 } from "./audit-store.js";
+import { retentionBounds } from "./retention.js";
 import type { SealedQuery, SealedSecret, SecretStore } from "./secret-store.js";
 
 /** Options of {@link createMemoryStore}. */
@@ -111,9 +112,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   const prune = (tenant: string, policy: RetentionPolicy, now: number): PruneResult => {
+    const bounds = retentionBounds(policy, now);
+    if (!bounds) return { auditRows: 0, runs: 0 };
+    const { cutoff, keep } = bounds;
     const d = data(tenant);
-    const cutoff = policy.maxAgeMs === undefined ? undefined : now - policy.maxAgeMs;
-    const keep = policy.keepPerRecord === undefined ? undefined : Math.max(1, Math.floor(policy.keepPerRecord));
     const running = new Set<string>();
     for (const r of d.runs.values()) if (r.status === "running") running.add(r.runId);
 
@@ -138,8 +140,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         if (!row) continue;
         const e = d.audit.get(row.id);
         if (!e || running.has(e.runId)) continue;
-        const tooOld = cutoff !== undefined && e.at < cutoff;
-        const tooMany = keep !== undefined && i >= keep;
+        const tooOld = cutoff !== null && e.at < cutoff;
+        const tooMany = keep !== null && i >= keep;
         if (tooOld || tooMany) {
           d.audit.delete(row.id);
           auditRows++;
@@ -148,7 +150,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     }
 
     let runs = 0;
-    if (cutoff !== undefined) {
+    if (cutoff !== null) {
       const referenced = new Set<string>();
       for (const e of d.audit.values()) referenced.add(e.runId);
       for (const [runId, r] of d.runs) {
