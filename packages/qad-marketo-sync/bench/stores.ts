@@ -339,7 +339,8 @@ async function restartAfterKill(n = 3_000, kills = 8) {
 function firstSyncInChild(n: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [], {
-      execArgv: ["--import", "tsx"],
+      // --expose-gc only lets the case report the heap left after garbage collection at its end.
+      execArgv: ["--import", "tsx", "--expose-gc"],
       env: { ...process.env, SYNC_BENCH_FIRST_SYNC_N: String(n) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
