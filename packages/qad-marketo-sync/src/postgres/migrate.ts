@@ -9,6 +9,7 @@
 
 import pg from "pg";
 import { SchemaVersionError, SyncConfigError, SyncError } from "../errors.js";
+import { inTransaction } from "./connection.js";
 
 /** One forward migration step of a set. */
 export interface MigrationStep {
@@ -69,7 +70,8 @@ function checkSteps(set: string, steps: readonly MigrationStep[]): void {
  * @param set - Name of the migration set (e.g. `audit`); sets are versioned independently.
  * @param steps - Every step of the set, in increasing version order.
  * @throws {@link SchemaVersionError} when the database is ahead of `steps` (or misses a step below its version).
- * @throws `SyncError` with code `store` when a step fails (the transaction is rolled back).
+ * @throws `SyncError` with code `store` when a step fails (the transaction is rolled back), or retryable when the
+ *   database cannot be reached.
  * @example
  * ```ts
  * await migrate(pool, "audit", [{ version: 1, name: "initial", sql: "CREATE TABLE t (id int)" }], { schema: "sync" });
@@ -84,11 +86,8 @@ export async function migrate(
   const schema = checkSchemaName(options.schema ?? "public");
   checkSteps(set, steps);
   const quoted = pg.escapeIdentifier(schema);
-  const client = await pool.connect();
-  let broken: unknown;
   try {
-    await client.query("BEGIN");
-    try {
+    return await inTransaction(pool, async (client) => {
       // One lock per schema: it also serialises creating the schema and the bookkeeping table.
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`ml_migrations:${schema}`]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
@@ -139,20 +138,13 @@ export async function migrate(
           step.name,
         ]);
       }
-      await client.query("COMMIT");
       return { applied: pending.map((s) => s.version) };
-    } catch (e) {
-      await client.query("ROLLBACK").catch((rollbackError: unknown) => {
-        broken = rollbackError;
-      });
-      if (e instanceof SyncError) throw e;
-      throw new SyncError("store", `migration set ${set} failed: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-        retryable: true,
-      });
-    }
-  } finally {
-    // A connection whose rollback failed is in an unknown state: destroy it rather than return it to the pool.
-    client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+    });
+  } catch (e) {
+    if (e instanceof SyncError) throw e;
+    throw new SyncError("store", `migration set ${set} failed: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+      retryable: true,
+    });
   }
 }
