@@ -1,7 +1,8 @@
 /**
  * `@ml/qad-marketo-sync/sqlite`: the embedded store (audit trail, synced state, checkpoints, leases with fencing,
- * carried-forward records, sealed secrets) in one SQLite file. A file path is the whole setup. Needs the optional
- * peer dependency `better-sqlite3` (12.x).
+ * carried-forward records, sealed secrets) in one SQLite file, and `createSqliteLimiterStore`: one Marketo quota shared
+ * by the processes of one machine through a file. A file path is the whole setup. Needs the optional peer dependency
+ * `better-sqlite3` (12.x).
  *
  * @example
  * import { createSqliteStore } from "@ml/qad-marketo-sync/sqlite";
