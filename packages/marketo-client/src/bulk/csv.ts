@@ -2,8 +2,8 @@ import { CsvError, parse } from "csv-parse";
 import { MarketoCsvError } from "./errors.js";
 import type { BulkExtractState, BulkFormat, BulkRow } from "./types.js";
 
-/** Field delimiter of each export format. */
-export const DELIMITERS: Record<BulkFormat, string> = { CSV: ",", TSV: "\t", SSV: " " };
+/** Field delimiter of each export format: `SSV` is semicolon-separated. */
+export const DELIMITERS: Record<BulkFormat, string> = { CSV: ",", TSV: "\t", SSV: ";" };
 
 /** How to read one export file. */
 export interface ParseRowsOptions {
@@ -16,6 +16,13 @@ export interface ParseRowsOptions {
   skipRows: number;
   /** Rows the file must hold (`numberOfRecords`), checked before the last row is released. */
   expectedRows?: number | undefined;
+  /**
+   * The columns the file must have (the requested fields, renamed by `columnHeaderNames`), in any order. A header that
+   * differs (a wrong delimiter glues or splits its names) is a {@link MarketoCsvError} `BULK_HEADER_MISMATCH`.
+   */
+  expectedHeader?: readonly string[] | undefined;
+  /** Columns the header must hold at least (used when Marketo picks the columns, e.g. default activity fields). */
+  requiredHeader?: readonly string[] | undefined;
   /** Builds the error context (state, export id) at the moment of failure. */
   errorContext(): { exportId?: string | undefined; state?: BulkExtractState | undefined };
 }
@@ -76,6 +83,7 @@ export async function* parseBatches(
     for (let rec = parser.read() as string[] | null; rec !== null; rec = parser.read() as string[] | null) {
       if (header === undefined) {
         header = stripNul ? rec.map((h) => h.replaceAll("\0", "")) : rec;
+        checkHeader(header, options);
         continue;
       }
       parsed++;
@@ -107,4 +115,39 @@ export async function* parseBatches(
   if (held !== undefined) batch.push(held);
   held = undefined;
   if (batch.length > 0) yield batch;
+}
+
+/** Names shown in a header error: the first few, each JSON-quoted so glued names and delimiters are visible. */
+function show(names: readonly string[]): string {
+  const head = names.slice(0, 6).map((n) => JSON.stringify(n.length > 60 ? `${n.slice(0, 60)}…` : n));
+  return `[${head.join(", ")}${names.length > 6 ? `, … ${names.length - 6} more` : ""}]`;
+}
+
+/**
+ * Checks the header row against the columns asked for, so a file read with the wrong delimiter (or holding other
+ * columns) fails before any row is released instead of yielding rows keyed by glued or split names.
+ */
+function checkHeader(header: readonly string[], options: ParseRowsOptions): void {
+  const have = new Set(header);
+  let problem: string | undefined;
+  if (options.expectedHeader === undefined && options.requiredHeader === undefined) return;
+  if (have.size !== header.length) {
+    problem = "it repeats a column name";
+  } else if (options.expectedHeader !== undefined) {
+    const want = new Set(options.expectedHeader);
+    const missing = [...want].filter((c) => !have.has(c));
+    const extra = header.filter((c) => !want.has(c));
+    if (missing.length > 0 || extra.length > 0) {
+      problem = `expected the columns ${show([...want])}, the file has ${show(header)}`;
+    }
+  } else if (options.requiredHeader !== undefined) {
+    const missing = options.requiredHeader.filter((c) => !have.has(c));
+    if (missing.length > 0) problem = `it lacks the columns ${show(missing)}; the file has ${show(header)}`;
+  }
+  if (problem === undefined) return;
+  const name = JSON.stringify(DELIMITERS[options.format]);
+  throw new MarketoCsvError(
+    `Export file header does not match the requested columns for format ${options.format} (delimiter ${name}): ${problem}`,
+    { code: "BULK_HEADER_MISMATCH", line: 1, ...options.errorContext() },
+  );
 }

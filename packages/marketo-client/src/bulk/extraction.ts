@@ -335,6 +335,7 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
         stripNul: this.#o.stripNul,
         skipRows: job.rowsDelivered,
         expectedRows: this.#o.verifyRecordCount ? status.numberOfRecords : undefined,
+        ...expectedColumns(state),
         errorContext,
       })) {
         yield { job, rows };
@@ -353,6 +354,19 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       throw err;
     }
   }
+}
+
+/** Columns Marketo writes for an activities extract without `fields` (at least these; documented defaults). */
+const DEFAULT_ACTIVITY_COLUMNS = ["marketoGUID", "leadId", "activityDate", "activityTypeId"];
+
+/**
+ * The header a job's file must carry: the requested fields under their `columnHeaderNames`, or, for an activities
+ * extract that left the columns to Marketo, the core default columns at least.
+ */
+function expectedColumns(state: BulkExtractState): { expectedHeader?: string[]; requiredHeader?: string[] } {
+  const rename = (c: string) => state.columnHeaderNames?.[c] ?? c;
+  if (state.fields !== undefined) return { expectedHeader: state.fields.map(rename) };
+  return state.object === "activities" ? { requiredHeader: DEFAULT_ACTIVITY_COLUMNS.map(rename) } : {};
 }
 
 /** Rows of one job, released together. */

@@ -94,7 +94,7 @@ export interface BulkApiDependencies {
   describeActivityTypes?: (() => Promise<readonly ActivityTypeDescription[]>) | undefined;
 }
 
-/** File formats Marketo can export. `SSV` is space-separated. */
+/** File formats Marketo can export: comma-, tab- and semicolon-separated (`SSV`). */
 export type BulkFormat = "CSV" | "TSV" | "SSV";
 
 /** A date range filter. Marketo accepts at most 31 days per job; longer ranges are split into several jobs. */

@@ -63,7 +63,7 @@ describe("streaming CSV parsing", () => {
 
   it.each([
     ["TSV", "\t"],
-    ["SSV", " "],
+    ["SSV", ";"],
   ] as const)("parses %s", async (format, delimiter) => {
     const file = formatLine(header, delimiter) + awkward.map((v, i) => formatLine([i, v], delimiter)).join("");
     const { rows } = await parse(file, { format });

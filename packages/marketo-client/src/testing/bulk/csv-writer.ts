@@ -1,7 +1,7 @@
 /** Serialises values the way Marketo's export files do (as far as public clients observed). */
 
-/** Field delimiter per format. */
-export const SIM_DELIMITERS: Record<string, string> = { CSV: ",", TSV: "\t", SSV: " " };
+/** Field delimiter per format, as Marketo writes them: `SSV` is semicolon-separated. */
+export const SIM_DELIMITERS: Record<string, string> = { CSV: ",", TSV: "\t", SSV: ";" };
 
 /** One value as file text: `null`/`undefined` → unquoted `null`; quoted when it holds the delimiter, a quote or a line break. */
 export function formatValue(value: unknown, delimiter: string): string {
