@@ -19,9 +19,17 @@ export interface Activity {
   [key: string]: unknown;
 }
 
-/** One "Change Data Value" style record from `activities/leadchanges.json`. */
+/**
+ * One "Change Data Value" style record from `activities/leadchanges.json`. `newValue` / `oldValue` carry the field's
+ * own type: text as a string, but integers, floats and booleans as JSON numbers and booleans (`null` when empty).
+ */
 export interface LeadChange extends Activity {
-  fields?: { id: number; name: string; newValue?: string | null; oldValue?: string | null }[];
+  fields?: {
+    id: number;
+    name: string;
+    newValue?: string | number | boolean | null;
+    oldValue?: string | number | boolean | null;
+  }[];
 }
 
 /** A deleted lead record from `activities/deletedleads.json`. */
@@ -75,14 +83,16 @@ const activitySchema = z.looseObject({
   primaryAttributeValue: z.string().optional(),
   attributes: z.array(attribute).optional().default([]),
 });
+const changeValue = z.union([z.string(), z.number(), z.boolean()]).nullable().optional();
 const leadChangeSchema = activitySchema.extend({
   fields: z
     .array(
       z.looseObject({
         id: z.number(),
         name: z.string(),
-        newValue: z.string().nullable().optional(),
-        oldValue: z.string().nullable().optional(),
+        // The field's own type: Marketo sends integers, floats and booleans unquoted.
+        newValue: changeValue,
+        oldValue: changeValue,
       }),
     )
     .optional(),
