@@ -1,5 +1,6 @@
 /**
- * Connection handling of the PostgreSQL store: transactions on a pooled client, and driver errors mapped to
+ * Connection handling of the PostgreSQL stores: the pools they create, transactions on a pooled client, and driver
+ * errors mapped to
  * {@link SyncError} with code `store` (retryable when the failure was the connection, a deadlock or a serialisation
  * conflict, so the engine may try again).
  *
@@ -7,7 +8,7 @@
  * @internal
  */
 
-import type pg from "pg";
+import pg from "pg";
 import { isSyncError, SyncError } from "../errors.js";
 
 // SQLSTATE classes where trying again may succeed: connection exceptions, transaction rollbacks (deadlock,
@@ -36,6 +37,18 @@ export function storeError(operation: string, e: unknown): SyncError {
     cause: e,
     retryable: isRetryableDriverError(e),
   });
+}
+
+/**
+ * A pool a store creates (and ends on close). An idle client losing its connection (server restart, failover, a
+ * terminated backend) emits `error` on the pool; pg has already discarded it, and the next query fails (and is
+ * reported) on its own. Without a listener that event would crash the process.
+ * @internal
+ */
+export function createPool(connectionString: string, max?: number): pg.Pool {
+  const pool = new pg.Pool(max === undefined ? { connectionString } : { connectionString, max });
+  pool.on("error", () => {});
+  return pool;
 }
 
 /**

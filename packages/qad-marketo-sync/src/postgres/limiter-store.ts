@@ -20,7 +20,7 @@
 import type { LimiterState, LimiterStore, Reservation, ReserveLimits } from "@ml/marketo-client";
 import pg from "pg";
 import { SyncConfigError } from "../errors.js";
-import { inTransaction, storeError } from "./connection.js";
+import { createPool, inTransaction, storeError } from "./connection.js";
 import { checkSchemaName, migrate } from "./migrate.js";
 
 /** Name of the migration set of the limiter's tables. */
@@ -100,7 +100,7 @@ export async function createPostgresLimiterStore(options: PostgresLimiterStoreOp
     throw new SyncConfigError("createPostgresLimiterStore needs a pool or a connectionString");
   }
   const schema = checkSchemaName(options.schema ?? "public");
-  const own = options.pool ? undefined : new pg.Pool({ connectionString: options.connectionString });
+  const own = options.pool ? undefined : createPool(options.connectionString!);
   const pool = options.pool ?? own!;
   try {
     await migrate(pool, LIMITER_MIGRATION_SET, LIMITER_MIGRATIONS, { schema });

@@ -13,7 +13,7 @@
  * @module
  */
 
-import pg from "pg";
+import type pg from "pg";
 import { LeaseLostError, SyncConfigError } from "../errors.js";
 import type { Clock } from "../internal/runtime.js";
 import type { JsonValue } from "../ports.js";
@@ -43,7 +43,7 @@ import {
   syncedToRow,
 } from "../store/rows.js";
 import type { SealedSecret, SecretStore } from "../store/secret-store.js";
-import { inTransaction, storeError } from "./connection.js";
+import { createPool, inTransaction, storeError } from "./connection.js";
 import { checkSchemaName, type MigrateResult, migrate } from "./migrate.js";
 import { AUDIT_MIGRATION_SET, AUDIT_MIGRATIONS } from "./schema.js";
 import {
@@ -144,10 +144,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     if (!options.connectionString) {
       throw new SyncConfigError("createPostgresStore needs `pool` or `connectionString`");
     }
-    pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
-    // An idle client losing its connection emits on the pool; pg has already discarded it, and the next query fails
-    // (and is reported) on its own. Without a listener the process would crash.
-    pool.on("error", () => {});
+    pool = createPool(options.connectionString, options.maxConnections ?? 10);
   }
   const clock = options.clock;
   const autoMigrate = options.autoMigrate ?? true;
