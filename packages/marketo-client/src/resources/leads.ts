@@ -53,6 +53,17 @@ const leadFieldSchema = z.looseObject({
   soap: z.looseObject({ name: z.string(), readOnly: z.boolean().optional() }).optional(),
 });
 
+/**
+ * The value leads are deduplicated and serialised by within one call: Marketo matches emails case-insensitively, so
+ * `Ann@X.com` and `ann@x.com` are one lead and must never go out in two concurrent requests (an upsert race would
+ * create two leads). Other lookup fields are compared as given.
+ */
+function lookupKey(value: unknown, caseless: boolean): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const text = String(value);
+  return caseless ? text.trim().toLowerCase() : text;
+}
+
 const ACTIONS = ["createOnly", "updateOnly", "createOrUpdate", "createDuplicate"] as const;
 
 /** Leads (`/rest/v1/leads.json`). Always writable through the API, even with a native CRM sync. */
@@ -66,26 +77,23 @@ export class Leads {
 
   /**
    * Creates or updates leads, matched on `lookupField`. Duplicates of the lookup value in the input are resolved before
-   * sending (last write wins; the others are `skipped` with `1036`). `createDuplicate` skips this deduplication.
+   * sending (last write wins; the others are `skipped` with `1036`). Emails are compared case-insensitively (and
+   * trimmed), as Marketo matches them, so two case variants of one address are one lead. `createDuplicate` skips this
+   * deduplication.
    */
   async sync(params: LeadSyncParams, options?: WriteOptions): Promise<SyncResult> {
     const action = params?.action ?? "createOrUpdate";
     assertOneOf(action, ACTIONS, "action");
     assertRecords(params.input, "leads sync");
     const lookupField = params.lookupField ?? "email";
+    const caseless = lookupField.toLowerCase() === "email";
     return syncInBatches<Lead>(
       {
         transport: this.#ctx.transport,
         capabilities: this.#ctx.capabilities,
         path: "/v1/leads.json",
-        keyOf:
-          action === "createDuplicate"
-            ? undefined
-            : (r) => {
-                const v = r[lookupField];
-                return v === undefined || v === null || v === "" ? undefined : String(v);
-              },
-        keyName: lookupField,
+        keyOf: action === "createDuplicate" ? undefined : (r) => lookupKey(r[lookupField], caseless),
+        keyName: caseless ? `${lookupField} (matched case-insensitively)` : lookupField,
         body: (input) => ({
           action,
           lookupField,
