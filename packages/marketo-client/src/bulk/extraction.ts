@@ -12,6 +12,7 @@ import {
   waitForCompletion,
 } from "./job.js";
 import type { BulkExtractOptions, BulkExtractState, BulkJobState, BulkJobStatus, BulkRow } from "./types.js";
+import { dateWindowOf } from "./windows.js";
 
 /** Options with their defaults applied. */
 export interface ResolvedExtractOptions {
@@ -119,19 +120,26 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
     const batches = this.#run();
     let batch: Batch | undefined;
     let index = 0;
-    const hand = (b: Batch): IteratorResult<BulkRow> => {
-      const row = b.rows[index++] as BulkRow;
-      b.job.rowsDelivered++;
-      (this.#state as BulkExtractState).rowsDelivered++;
-      return { value: row, done: false };
+    // A row of a window passed over (it belongs to the next window, see splitWindows) counts as consumed for its job,
+    // so a resume skips it, but not as delivered.
+    const hand = (b: Batch): IteratorResult<BulkRow> | undefined => {
+      while (index < b.rows.length) {
+        const row = b.rows[index++] as BulkRow;
+        b.job.rowsDelivered++;
+        if (b.keep !== undefined && !b.keep(row)) continue;
+        (this.#state as BulkExtractState).rowsDelivered++;
+        return { value: row, done: false };
+      }
+      return undefined;
     };
     const pull = async (): Promise<IteratorResult<BulkRow>> => {
       for (;;) {
+        const handed = batch === undefined ? undefined : hand(batch);
+        if (handed) return handed;
         const r = await batches.next();
         if (r.done) return { value: undefined, done: true };
         batch = r.value;
         index = 0;
-        if (batch.rows.length > 0) return hand(batch);
       }
     };
     const user = this.#o.signal;
@@ -144,7 +152,8 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
           const reason = user?.aborted ? user.reason : inner.reason;
           return batches.return(undefined).then(() => Promise.reject(reason));
         }
-        return batch !== undefined && index < batch.rows.length ? Promise.resolve(hand(batch)) : pull();
+        const handed = batch === undefined ? undefined : hand(batch);
+        return handed ? Promise.resolve(handed) : pull();
       },
       return: async (): Promise<IteratorResult<BulkRow>> => {
         batch = undefined;
@@ -179,7 +188,7 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
           if (state.jobs[k]?.status !== "done") void prepare(k);
         }
         await prepare(i);
-        yield* this.#deliver(state, job, signal);
+        yield* this.#deliver(state, job, state.jobs[i + 1], signal);
         job.status = "done";
         this.#ctx.logger.info(
           {
@@ -225,7 +234,8 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
     let waited = 0;
     for (;;) {
       const body: Record<string, unknown> = { format: state.format, filter: job.filter };
-      if (state.fields) body["fields"] = state.fields;
+      const fields = fieldsFor(state, job);
+      if (fields) body["fields"] = fields;
       if (state.columnHeaderNames) body["columnHeaderNames"] = state.columnHeaderNames;
       try {
         const st = await createJob(this.#ctx, body, signal);
@@ -266,9 +276,48 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
     }
   }
 
+  /**
+   * Windows share their boundaries (see `splitWindows`): when the next job's window starts where this one ends, a row
+   * stamped at or after that instant belongs to the next job, whichever way Marketo reads `endAt`. Checked on the
+   * row's own date column (`createdAt` of a lead, `activityDate` of an activity), which is exported for that purpose
+   * when it was not asked for, and then removed from the rows.
+   */
+  #boundaryFilter(
+    state: BulkExtractState,
+    job: BulkJobState,
+    next: BulkJobState | undefined,
+  ): ((row: BulkRow) => boolean) | undefined {
+    if (!sharesEnd(job, next)) return undefined;
+    const field = windowColumn(state, job);
+    if (field === undefined) {
+      // The bulk updatedAt filter is not the visible updatedAt field (Marketo's docs): no column to check it on.
+      const warning = `The ${state.object} updatedAt windows cannot be checked on a column: a record updated exactly on a window boundary may be delivered twice if Marketo's endAt is inclusive`;
+      if (!state.warnings.includes(warning)) {
+        state.warnings.push(warning);
+        this.#ctx.logger.warn({ object: state.object }, warning);
+      }
+      return undefined;
+    }
+    const column = state.columnHeaderNames?.[field] ?? field;
+    const added = state.fields !== undefined && !state.fields.includes(field);
+    const endMs = Date.parse((dateWindowOf(job.filter) as { endAt: string }).endAt);
+    return (row) => {
+      const value = row[column];
+      if (added) delete row[column];
+      if (value === null || value === undefined) return true;
+      return !(Date.parse(value) >= endMs);
+    };
+  }
+
   /** Waits for job completion, then streams, verifies and parses its file, skipping rows already delivered. */
-  async *#deliver(state: BulkExtractState, job: BulkJobState, signal: AbortSignal): AsyncGenerator<Batch> {
+  async *#deliver(
+    state: BulkExtractState,
+    job: BulkJobState,
+    next: BulkJobState | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<Batch> {
     const exportId = job.exportId as string;
+    const keep = this.#boundaryFilter(state, job, next);
     let status: BulkJobStatus;
     try {
       status = await waitForCompletion(this.#ctx, exportId, {
@@ -335,10 +384,10 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
         stripNul: this.#o.stripNul,
         skipRows: job.rowsDelivered,
         expectedRows: this.#o.verifyRecordCount ? status.numberOfRecords : undefined,
-        ...expectedColumns(state),
+        ...expectedColumns(state, job),
         errorContext,
       })) {
-        yield { job, rows };
+        yield keep ? { job, rows, keep } : { job, rows };
       }
     } catch (err) {
       if (err instanceof MarketoBulkDownloadError && err.code === "BULK_FILE_GONE" && job.rowsDelivered === 0) {
@@ -359,13 +408,41 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
 /** Columns Marketo writes for an activities extract without `fields` (at least these; documented defaults). */
 const DEFAULT_ACTIVITY_COLUMNS = ["marketoGUID", "leadId", "activityDate", "activityTypeId"];
 
+/** True when the next job's window starts where this job's ends (windows of one split share their boundaries). */
+function sharesEnd(job: BulkJobState, next: BulkJobState | undefined): boolean {
+  const own = dateWindowOf(job.filter);
+  const following = next === undefined ? undefined : dateWindowOf(next.filter);
+  return own !== undefined && following !== undefined && following.key === own.key && following.startAt === own.endAt;
+}
+
+/** The column a job's rows carry their window date in: only a createdAt window has one. */
+function windowColumn(state: BulkExtractState, job: BulkJobState): string | undefined {
+  if (dateWindowOf(job.filter)?.key !== "createdAt") return undefined;
+  return state.object === "leads" ? "createdAt" : "activityDate";
+}
+
 /**
- * The header a job's file must carry: the requested fields under their `columnHeaderNames`, or, for an activities
- * extract that left the columns to Marketo, the core default columns at least.
+ * The fields sent for a job: the requested ones, plus the window date column when the job shares its end with the
+ * next one and it was not requested (the boundary check needs it; it is removed from the rows).
  */
-function expectedColumns(state: BulkExtractState): { expectedHeader?: string[]; requiredHeader?: string[] } {
+function fieldsFor(state: BulkExtractState, job: BulkJobState): string[] | undefined {
+  if (state.fields === undefined) return undefined;
+  const next = state.jobs[state.jobs.indexOf(job) + 1];
+  const column = sharesEnd(job, next) ? windowColumn(state, job) : undefined;
+  return column === undefined || state.fields.includes(column) ? state.fields : [...state.fields, column];
+}
+
+/**
+ * The header a job's file must carry: the fields sent under their `columnHeaderNames`, or, for an activities extract
+ * that left the columns to Marketo, the core default columns at least.
+ */
+function expectedColumns(
+  state: BulkExtractState,
+  job: BulkJobState,
+): { expectedHeader?: string[]; requiredHeader?: string[] } {
   const rename = (c: string) => state.columnHeaderNames?.[c] ?? c;
-  if (state.fields !== undefined) return { expectedHeader: state.fields.map(rename) };
+  const fields = fieldsFor(state, job);
+  if (fields !== undefined) return { expectedHeader: fields.map(rename) };
   return state.object === "activities" ? { requiredHeader: DEFAULT_ACTIVITY_COLUMNS.map(rename) } : {};
 }
 
@@ -373,4 +450,6 @@ function expectedColumns(state: BulkExtractState): { expectedHeader?: string[]; 
 interface Batch {
   job: BulkJobState;
   rows: BulkRow[];
+  /** Rows failing it belong to the next window: consumed, not delivered. */
+  keep?: (row: BulkRow) => boolean;
 }

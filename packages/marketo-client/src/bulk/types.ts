@@ -97,7 +97,11 @@ export interface BulkApiDependencies {
 /** File formats Marketo can export: comma-, tab- and semicolon-separated (`SSV`). */
 export type BulkFormat = "CSV" | "TSV" | "SSV";
 
-/** A date range filter. Marketo accepts at most 31 days per job; longer ranges are split into several jobs. */
+/**
+ * A date range filter. Marketo accepts at most 31 days per job; longer ranges are split into several jobs whose
+ * windows tile the range with no gap and no overlap. Both ends are widened to whole seconds (Marketo takes datetimes
+ * without milliseconds).
+ */
 export interface BulkDateRange {
   /** Start of the range (inclusive). */
   startAt: Date | string;
@@ -233,7 +237,10 @@ export interface BulkJobState {
   exportId?: string | undefined;
   /** How far the job got: `pending` (not created), `created`, `enqueued`, `completed` (file ready), `done` (every row delivered). */
   status: "pending" | "created" | "enqueued" | "completed" | "done";
-  /** Rows of this job's file already handed to the consumer; a resume skips them. */
+  /**
+   * Rows of this job's file already consumed: handed to the consumer, or passed over because they are stamped on the
+   * boundary this window shares with the next one (they are delivered by that job). A resume skips them.
+   */
   rowsDelivered: number;
   /** Bytes of this job's file received so far in the current download. */
   bytesReceived: number;

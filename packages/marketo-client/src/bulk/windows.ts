@@ -3,7 +3,11 @@ import type { BulkDateRange } from "./types.js";
 
 const DAY_MS = 86_400_000;
 
-/** One job's date window: ISO 8601 in UTC without milliseconds (as Marketo asks), both ends inclusive. */
+/**
+ * One job's date window: ISO 8601 in UTC without milliseconds (as Marketo asks). Consecutive windows share their
+ * boundary (`endAt` of one is `startAt` of the next), so time is tiled with no gap; the extract treats every window
+ * but the last as ending just before its `endAt` (see {@link splitWindows}).
+ */
 export interface DateWindow {
   startAt: string;
   endAt: string;
@@ -23,9 +27,13 @@ export function isoSeconds(ms: number): string {
 }
 
 /**
- * Splits a range into consecutive windows of at most `maxDays` days. Marketo's datetimes have whole seconds and both
- * ends of a range are inclusive, so each window ends 1 s before the next starts: a record lands in exactly one job.
- * The start is rounded down and the end up to whole seconds, so nothing inside the given range is left out.
+ * Splits a range into consecutive windows of at most `maxDays` days that tile time: each window ends where the next
+ * one starts. Marketo's filter takes whole seconds and does not document whether `endAt` is inclusive, while records
+ * carry milliseconds; a window ending one second before the next begins (the old rule) loses every record stamped
+ * inside that last second. So boundaries are shared, every window is meant as `[startAt, endAt)` and the last one as
+ * `[startAt, endAt]`, and the extract passes over a row of a non-last window stamped at or after its `endAt` (it
+ * belongs to the next window), which makes each instant belong to exactly one window whichever way Marketo reads
+ * `endAt`. The start is rounded down and the end up to whole seconds, so nothing inside the given range is left out.
  */
 export function splitWindows(range: BulkDateRange, maxDays: number): DateWindow[] {
   const start = Math.floor(toMs(range.startAt, "startAt") / 1000) * 1000;
@@ -38,15 +46,23 @@ export function splitWindows(range: BulkDateRange, maxDays: number): DateWindow[
   }
   const span = Math.max(1000, Math.floor((maxDays * DAY_MS) / 1000) * 1000);
   const windows: DateWindow[] = [];
-  let from = start;
-  for (;;) {
+  for (let from = start; ; from += span) {
     // A window [from, from + span] spans exactly `maxDays` days, which Marketo accepts.
-    if (end - from <= span) {
-      windows.push({ startAt: isoSeconds(from), endAt: isoSeconds(end) });
-      return windows;
-    }
-    const next = from + span;
-    windows.push({ startAt: isoSeconds(from), endAt: isoSeconds(next - 1000) });
-    from = next;
+    const to = Math.min(end, from + span);
+    windows.push({ startAt: isoSeconds(from), endAt: isoSeconds(to) });
+    if (to >= end) return windows;
   }
+}
+
+/** The date filter of a job (`createdAt` / `updatedAt` with its window), if it has one. @internal */
+export function dateWindowOf(
+  filter: Record<string, unknown>,
+): { key: string; startAt: string; endAt: string } | undefined {
+  for (const key of ["createdAt", "updatedAt"]) {
+    const w = filter[key] as { startAt?: unknown; endAt?: unknown } | undefined;
+    if (w && typeof w.startAt === "string" && typeof w.endAt === "string") {
+      return { key, startAt: w.startAt, endAt: w.endAt };
+    }
+  }
+  return undefined;
 }

@@ -279,6 +279,10 @@ export function createBulkSimulator(ctx: SimContext, options: BulkSimulatorOptio
     finish();
   }
 
+  /**
+   * Both ends inclusive, compared to the millisecond: Marketo does not document whether `endAt` is inclusive, and this
+   * is the reading under which shared window boundaries overlap (a record stamped exactly on one is in both jobs).
+   */
   function inRange(value: unknown, range: { startAt?: unknown; endAt?: unknown }): boolean {
     const t = toMs(value);
     if (!Number.isFinite(t)) return false;
