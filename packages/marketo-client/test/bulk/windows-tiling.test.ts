@@ -58,6 +58,23 @@ describe("bulk windows tile time: no gap, no overlap", () => {
     expect(ex.state()?.rowsDelivered).toBe(leads.length);
   });
 
+  it("without createdAt among the fields, it is exported for the boundary check and kept out of the rows", async () => {
+    const leads = boundaryStamps(2).map((t, i) => ({
+      id: String(i + 1),
+      email: `l${i}@example.com`,
+      createdAt: new Date(t).toISOString(),
+    }));
+    h = await startHarness({ leads, leadFields: LEAD_FIELDS });
+    const rows: Record<string, string | null>[] = [];
+    for await (const row of h.bulk.leads.extract(
+      { fields: ["id"], filter: { createdAt: { startAt: new Date(T0), endAt: new Date(T0 + 2 * DAY) } } },
+      { poll, maxWindowDays: 1 },
+    ))
+      rows.push(row);
+    expect(rows.map((r) => Object.keys(r))).toEqual(leads.map(() => ["id"]));
+    expect(rows.map((r) => r["id"]).sort((a, b) => Number(a) - Number(b))).toEqual(leads.map((l) => l.id));
+  });
+
   it("activities stamped at x.999 s and on the boundary come out exactly once", async () => {
     const activities: SimActivity[] = boundaryStamps(3).map((t, i) => ({
       id: i + 1,
