@@ -17,11 +17,35 @@ describe.skipIf(!hasPostgres)("PostgreSQL LimiterStore", () => {
     db = await createScratchDatabase("mllimiter");
     pool = new pg.Pool({ connectionString: db.url, max: 10 });
     other = new pg.Pool({ connectionString: db.url, max: 10 });
+    // The scratch database is dropped WITH (FORCE) at the end: connections still closing then get a FATAL 57P01.
+    for (const p of [pool, other]) p.on("error", () => {});
   });
   afterAll(async () => {
     await pool?.end();
     await other?.end();
     await db?.drop();
+  });
+
+  it("a store with its own pool survives the server dropping its idle connections (no uncaught error)", async () => {
+    const store = await createPostgresLimiterStore({ connectionString: db!.url, schema: freshSchema() });
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on("uncaughtException", onUncaught);
+    try {
+      await store.state("k", Date.now(), "2026-12-01", { windowMs: 1000, leaseMs: 10_000 });
+      // Kill every other connection to this database: the store's idle pooled connection among them.
+      await pool.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      // The next call gets a fresh connection and works.
+      const st = await store.state("k", Date.now(), "2026-12-01", { windowMs: 1000, leaseMs: 10_000 });
+      expect(st.inFlight).toBe(0);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await store.close();
+    }
   });
 
   // The suite drives time through the `now` it passes, so it runs with the callers' clock.
