@@ -29,17 +29,35 @@ export interface TokenManagerOptions {
   timeoutMs?: number;
 }
 
+/** Shortest remaining life a token is still sent with, so a call reaches Marketo before the token lapses. */
+const SAFETY_MS = 500;
+/** First step between identity requests while waiting for a lapsed token's successor; doubled up to `MAX_STEP_MS`. */
+const FIRST_STEP_MS = 200;
+const MAX_STEP_MS = 1_000;
+/** Longest a renewal waits for identity to hand out a new token before it settles for what it has. */
+const MAX_WAIT_MS = 5_000;
+/** Background renewal backoff after a failure: 1 s, doubled per failure, at most 30 s. */
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 30_000;
+
 /**
  * Client-credentials token lifecycle: cached per identity URL + client ID, renewed `refreshMarginMs` before expiry,
  * invalidated after 601/602, and one in-flight renewal shared by every concurrent caller.
+ *
+ * A token that is still valid is never held back for a renewal: inside the margin it is handed out at once while the
+ * renewal runs in the background (after a failure, retried with backoff at a later call). Marketo's identity
+ * re-issues the same token until it lapses, so a renewal inside the margin often changes nothing; the next attempt is
+ * then made when the token is about to lapse. Only a caller without a usable token waits, and only until the
+ * successor can exist (identity is asked right after the token's end, then in short steps).
  */
 export class TokenManager {
   readonly #o: TokenManagerOptions;
   readonly #key: string;
   #inflight: Promise<CachedToken> | undefined;
   #requests = 0;
-  /** Expiry of a token identity re-issued unchanged inside the margin: keep using it until then, do not ask again. */
-  #sameUntil: number | undefined;
+  /** No background renewal before this: backoff after a failure, or the re-issued token cannot change before. */
+  #retryAt = 0;
+  #failures = 0;
 
   constructor(options: TokenManagerOptions) {
     this.#o = options;
@@ -52,65 +70,101 @@ export class TokenManager {
     return this.#requests;
   }
 
-  #fresh(t: CachedToken): boolean {
-    return t.expiresAt - this.#o.refreshMarginMs > this.#o.clock.now();
-  }
-
-  /** Shortest remaining life a token is still sent with (a call must reach Marketo before the token lapses). */
+  /** Shortest remaining life a token is still sent with. */
   get #safetyMs(): number {
-    return Math.min(this.#o.refreshMarginMs, 2_000);
+    return Math.min(this.#o.refreshMarginMs, SAFETY_MS);
   }
 
   /**
-   * A token valid for at least the refresh margin; or, when identity already answered with the same token inside the
-   * margin (it only issues a new one after expiry), that token while it has more than a short safety left.
+   * A token to send now: the cached one while it has more than a short safety left (renewed in the background once
+   * inside the refresh margin), otherwise the result of a renewal shared by every caller.
    */
   async token(signal?: AbortSignal): Promise<string> {
+    const now = this.#o.clock.now();
     const cached = this.#o.cache.get(this.#key);
-    if (cached && this.#fresh(cached)) return cached.accessToken;
-    if (cached && this.#sameUntil === cached.expiresAt && cached.expiresAt - this.#safetyMs > this.#o.clock.now()) {
-      return cached.accessToken;
+    if (cached) {
+      const left = cached.expiresAt - now;
+      if (left > this.#o.refreshMarginMs) return cached.accessToken;
+      if (left > this.#safetyMs) {
+        this.#renewInBackground(now);
+        return cached.accessToken;
+      }
     }
     // One renewal for every concurrent caller; it is not tied to any one caller's signal, each caller can stop waiting.
-    this.#inflight ??= this.#renew().finally(() => {
-      this.#inflight = undefined;
-    });
-    return (await raceAbort(this.#inflight, signal)).accessToken;
+    return (await raceAbort(this.#renewal(), signal)).accessToken;
   }
 
   /** Forgets `accessToken` (after Marketo said 601/602 for it); a newer token is kept. */
   invalidate(accessToken: string): void {
     if (this.#o.cache.get(this.#key)?.accessToken === accessToken) {
       this.#o.cache.delete(this.#key);
-      this.#sameUntil = undefined;
+      this.#retryAt = 0;
     }
   }
 
-  async #renew(signal?: AbortSignal): Promise<CachedToken> {
-    // `signal` is not passed by token(): one renewal serves every caller.
-    // expires_in is the REMAINING life: asking before expiry returns the same token with less time. When that is
-    // within the margin, wait for it to lapse and ask again (bounded), rather than use a token about to die.
-    for (let round = 0; ; round++) {
-      const got = await this.#request(signal);
-      const remainingMs = got.expiresAt - this.#o.clock.now();
-      if (remainingMs > this.#o.refreshMarginMs || round >= 3) {
-        this.#sameUntil = undefined;
-        this.#o.cache.set(this.#key, got);
-        return got;
+  #renewal(): Promise<CachedToken> {
+    this.#inflight ??= this.#renew().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  /** Starts a renewal nobody waits for, unless one runs or the backoff says not yet. */
+  #renewInBackground(now: number): void {
+    if (this.#inflight !== undefined || now < this.#retryAt) return;
+    this.#renewal().catch((error: unknown) => {
+      this.#failures++;
+      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.#failures - 1, 20));
+      this.#retryAt = this.#o.clock.now() + delay;
+      const e = error as { code?: unknown; message?: unknown };
+      this.#o.logger.warn(
+        {
+          code: typeof e?.code === "string" ? e.code : undefined,
+          error: this.#o.redactor.redact(String(e?.message ?? error)),
+          retryInMs: delay,
+        },
+        "marketo token: background renewal failed; the current token is used until it is about to lapse",
+      );
+    });
+  }
+
+  async #renew(): Promise<CachedToken> {
+    // expires_in is the REMAINING life: asking before expiry returns the same token with less time, and identity only
+    // issues a new one once it lapses. Each answer bounds the token's end from below; the latest bound is kept.
+    const started = this.#o.clock.now();
+    let step = FIRST_STEP_MS;
+    for (;;) {
+      const got = await this.#request();
+      this.#failures = 0;
+      const prior = this.#o.cache.get(this.#key);
+      const token =
+        prior?.accessToken === got.accessToken && prior.expiresAt > got.expiresAt
+          ? { accessToken: got.accessToken, expiresAt: prior.expiresAt }
+          : got;
+      this.#o.cache.set(this.#key, token);
+      const now = this.#o.clock.now();
+      const left = token.expiresAt - now;
+      if (left > this.#o.refreshMarginMs) {
+        this.#retryAt = 0;
+        return token;
       }
-      if (remainingMs > this.#safetyMs) {
-        // Same token, inside the margin: use it until just before it lapses instead of asking identity on every call.
-        this.#sameUntil = got.expiresAt;
-        this.#o.cache.set(this.#key, got);
-        return got;
+      // Inside the margin: asking again before it is about to lapse would only hand back the same token.
+      this.#retryAt = token.expiresAt - this.#safetyMs;
+      if (left > this.#safetyMs || now - started >= MAX_WAIT_MS) return token;
+      // About to lapse: ask again right at its end, then in short growing steps until identity issues the successor.
+      this.#o.logger.debug({ remainingMs: left }, "marketo token: about to expire, waiting for its successor");
+      if (left > 0) await this.#o.sleep(left);
+      else {
+        await this.#o.sleep(step);
+        step = Math.min(MAX_STEP_MS, step * 2);
       }
-      this.#o.logger.debug({ remainingMs }, "marketo token: about to expire, waiting for a new one");
-      await this.#o.sleep(Math.max(remainingMs, 0) + 1_000, signal);
     }
   }
 
   async #request(signal?: AbortSignal): Promise<CachedToken> {
     this.#requests++;
+    // expires_in is counted from when identity answered, which is after this: a lower bound of the token's end.
+    const sentAt = this.#o.clock.now();
     const url = `${this.#o.identityUrl.replace(/\/+$/, "")}/oauth/token`;
     const request = { method: "POST", url };
     let response: Response;
@@ -177,7 +231,7 @@ export class TokenManager {
     this.#o.redactor.add(parsed.data.access_token);
     return {
       accessToken: parsed.data.access_token,
-      expiresAt: this.#o.clock.now() + parsed.data.expires_in * 1000,
+      expiresAt: sentAt + parsed.data.expires_in * 1000,
     };
   }
 }

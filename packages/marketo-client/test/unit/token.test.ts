@@ -27,7 +27,7 @@ const usage = () =>
   HttpResponse.json({ requestId: "r#1", success: true, result: [{ date: "2026-03-02", total: 1, users: [] }] });
 
 describe("token lifecycle (msw, injected clock)", () => {
-  it("renews margin ms before expiry, not earlier", async () => {
+  it("renews margin ms before expiry, not earlier, without holding back the call that finds it due", async () => {
     const time = new FakeTime();
     let issued = 0;
     const seen: string[] = [];
@@ -45,9 +45,12 @@ describe("token lifecycle (msw, injected clock)", () => {
     await mk.stats.usage();
     await time.advance(3_539_000); // 61 s before expiry: still fresh
     await mk.stats.usage();
+    expect(issued).toBe(1);
     await time.advance(2_000); // 59 s before expiry: within the 60 s margin
+    await mk.stats.usage(); // still valid: sent with tok-1 while tok-2 is fetched in the background
+    expect(issued).toBe(2);
     await mk.stats.usage();
-    expect(seen).toEqual(["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]);
+    expect(seen).toEqual(["Bearer tok-1", "Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]);
   });
 
   it("expires_in: 0 (same token, no life left) waits for it to lapse, then uses the new one", async () => {
@@ -76,7 +79,7 @@ describe("token lifecycle (msw, injected clock)", () => {
     expect(calls).toBe(2);
   });
 
-  it("identity re-issuing the same token inside the margin: used until 2 s before expiry, identity not asked per call", async () => {
+  it("identity re-issuing the same token inside the margin: used until 0.5 s before expiry, identity not asked per call", async () => {
     const time = new FakeTime();
     const start = time.clock.now();
     const expiry = start + 3_600_000;
@@ -106,13 +109,17 @@ describe("token lifecycle (msw, injected clock)", () => {
     await mk.stats.usage(); // identity #2 answers A again (50 s left): keep it
     await time.advance(10_000);
     await mk.stats.usage(); // 40 s left: no identity call
-    await time.advance(38_500); // 1.5 s left: below the 2 s safety
-    const p = mk.stats.usage(); // identity #3 answers A with 1 s: wait for it to lapse
+    await time.advance(38_500); // 1.5 s left: still sent, no identity call
+    await mk.stats.usage();
+    expect(identityCalls).toBe(2);
+    await time.advance(1_200); // 0.3 s left: below the 0.5 s safety
+    const p = mk.stats.usage(); // identity #3 answers A with 0 s: ask again at its end
     await flush();
-    await time.advance(2_500);
+    expect(identityCalls).toBe(3);
+    await time.advance(300);
     await p; // identity #4 answers B
     expect(identityCalls).toBe(4);
-    expect(used).toEqual(["Bearer A", "Bearer A", "Bearer A", "Bearer B"]);
+    expect(used).toEqual(["Bearer A", "Bearer A", "Bearer A", "Bearer A", "Bearer B"]);
   });
 
   it("identity 401 → MarketoAuthError; the secret is nowhere in it", async () => {
