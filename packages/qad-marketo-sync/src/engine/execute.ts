@@ -161,6 +161,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
     items: Planned[],
     object: "companies" | "salesPersons",
     read: (ids: string[]) => Promise<Map<string, string>>,
+    known?: Map<string, boolean>,
   ) => {
     const why = ctx.capabilities.reason(object);
     for (const chunk of chunks(items, MAX_BATCH)) {
@@ -173,6 +174,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
       }
       for (const p of chunk) {
         const id = found.get(p.key);
+        if (!readError) known?.set(p.key, id !== undefined);
         const status = readError
           ? `reading it failed (${readError.code})`
           : id
@@ -189,6 +191,57 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
     }
   };
 
+  /**
+   * While companies are read-only, a lead linked to a company Marketo does not have would be refused (1013): such
+   * leads are held back instead (skipped as read-only, so they are carried forward and written once the company
+   * exists or companies become writable), with `company_missing` naming the company. Companies not read in this
+   * batch are looked up first; when that read fails the leads are sent, as nothing says their write must fail.
+   */
+  const holdLeadsOfMissingCompanies = async (items: Planned[], known: Map<string, boolean>): Promise<Planned[]> => {
+    if (ctx.capabilities.writable("companies")) return items;
+    const companyOf = (p: Planned) =>
+      typeof p.payload.externalCompanyId === "string" && p.payload.externalCompanyId !== ""
+        ? p.payload.externalCompanyId
+        : undefined;
+    const unknown = [...new Set(items.map(companyOf))].filter((k): k is string => k !== undefined && !known.has(k));
+    for (const chunk of chunks(unknown, MAX_BATCH)) {
+      try {
+        const found = new Set<string>();
+        for (const c of await ctx.gateway.getCompanies(chunk, { signal: ctx.signal })) {
+          if (typeof c.externalCompanyId === "string") found.add(c.externalCompanyId.toLowerCase());
+        }
+        for (const k of chunk) known.set(k, found.has(k.toLowerCase()));
+      } catch {
+        // Unknown: the leads go out as planned.
+      }
+    }
+    const why = ctx.capabilities.reason("companies");
+    const send: Planned[] = [];
+    for (const p of items) {
+      const company = companyOf(p);
+      if (company === undefined || known.get(company) !== false) {
+        send.push(p);
+        continue;
+      }
+      out.entries.push(
+        entry(p, "skipped", {
+          reasons: [
+            {
+              code: "read_only",
+              message: `companies are read-only on this instance (${why}): the lead is held back until its company exists`,
+            },
+            {
+              code: "company_missing",
+              message: `company ${company} does not exist in Marketo and cannot be created here; sending the lead with that externalCompanyId would be refused (1013)`,
+            },
+            ...(p.notes ?? []),
+          ],
+        }),
+      );
+    }
+    return send;
+  };
+
   const { gateway, signal } = ctx;
   const companyChain = async () => {
     const blockedSp = await write(plan.salesPerson, "salesPersons", (x) =>
@@ -201,17 +254,24 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
       return m;
     });
     const blocked = await write(plan.company, "companies", (x) => gateway.syncCompanies(payloads(x), { signal }));
-    await readInstead(blocked, "companies", async (ids) => {
-      const m = new Map<string, string>();
-      for (const c of await gateway.getCompanies(ids, { signal })) {
-        if (typeof c.externalCompanyId === "string") m.set(c.externalCompanyId, String(c.id ?? c.externalCompanyId));
-      }
-      return m;
-    });
+    const companiesKnown = new Map<string, boolean>();
+    await readInstead(
+      blocked,
+      "companies",
+      async (ids) => {
+        const m = new Map<string, string>();
+        for (const c of await gateway.getCompanies(ids, { signal })) {
+          if (typeof c.externalCompanyId === "string") m.set(c.externalCompanyId, String(c.id ?? c.externalCompanyId));
+        }
+        return m;
+      },
+      companiesKnown,
+    );
     const writeLeads = async (items: Planned[]) => {
       await write(items, undefined, (x) => gateway.syncLeads(payloads(x), { signal }));
     };
-    await writeLeads(ctx.leads ? await ctx.leads.take(plan.lead) : plan.lead);
+    const leads = ctx.leads ? await ctx.leads.take(plan.lead) : plan.lead;
+    await writeLeads(await holdLeadsOfMissingCompanies(leads, companiesKnown));
   };
   const namedChain = async () => {
     const renames: Planned[] = [];
