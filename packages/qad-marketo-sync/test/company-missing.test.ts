@@ -48,65 +48,53 @@ async function env() {
 }
 
 describe("CRM-synced instance: leads of customers whose company does not exist in Marketo", () => {
-  it("are held back (skipped, read_only + company_missing, carried forward), never sent; written once the company exists", async () => {
+  it("are sent without the company link, and their audit rows say so (company_missing); none is refused", async () => {
     const e = await env();
     expect(e.missing.length).toBeGreaterThan(5);
     const outcome = await e.sync.runOnce();
     const s = summaryOf(outcome);
     expect(outcome.status).toBe("completed");
     expect(s.readOnly.map((r) => r.object)).toContain("companies");
+    expect(s.outcomes.lead.failed).toBe(0);
 
-    // No lead went out with the externalCompanyId of a company Marketo does not have.
+    // No lead went out with the externalCompanyId of a company Marketo does not have...
     const missingKeys = new Set(e.missing.map(e.keyOf));
     const existingKeys = new Set(e.existing.map(e.keyOf));
     expect(e.leadCompanies().filter((k) => missingKeys.has(k))).toEqual([]);
-    // Leads of existing companies were written with their company link.
+    // ...while leads of existing companies were written with their company link.
     for (const k of existingKeys) expect(e.leadCompanies()).toContain(k);
 
-    const rows = await e.store.queryAudit({ tenant: "default", kinds: ["lead"] });
     // Contacts the planner passed over (no email: no payload) never reach the company check.
-    const held = rows.filter((r) => missingKeys.has(r.sourceKey) && r.payload !== undefined);
-    expect(held.length).toBeGreaterThanOrEqual(e.missing.length);
-    for (const r of held) {
-      expect(r.outcome).toBe("skipped");
-      expect(r.reasons[0]?.code).toBe("read_only");
-      expect(r.reasons.map((x) => x.code)).toContain("company_missing");
-      expect(r.reasons.find((x) => x.code === "company_missing")?.message).toContain(r.sourceKey);
-    }
-    for (const r of rows.filter((x) => existingKeys.has(x.sourceKey) && x.payload !== undefined)) {
+    const rows = (await e.store.queryAudit({ tenant: "default", kinds: ["lead"] })).filter((r) => r.payload);
+    const unlinked = rows.filter((r) => missingKeys.has(r.sourceKey));
+    expect(unlinked.length).toBeGreaterThanOrEqual(e.missing.length);
+    for (const r of unlinked) {
       expect(r.outcome).toBe("created");
+      expect(r.payload).not.toHaveProperty("externalCompanyId");
+      const note = r.reasons.find((x) => x.code === "company_missing");
+      expect(note?.message).toContain(r.sourceKey);
+      expect(note?.message).toMatch(/without externalCompanyId/);
+      // The contact is in Marketo.
+      const email = String(r.payload?.email).toLowerCase();
+      expect(e.mkSim.data.leads.all().some((l) => String(l["email"]).toLowerCase() === email)).toBe(true);
     }
-    const carried = await e.sync.carried({ state: "pending" });
-    expect(
-      carried
-        .filter((c) => c.kind === "lead")
-        .map((c) => c.sourceKey)
-        .sort(),
-    ).toEqual(held.map((r) => r.sourceKey).sort());
-
-    // A run with nothing new changes nothing: the held leads stay held, still not sent.
-    await e.sync.runOnce();
-    expect(e.leadCompanies().filter((k) => missingKeys.has(k))).toEqual([]);
-
-    // The CRM creates the missing companies: the next run writes the held leads, linked.
-    e.mkSim.data.companies.seed(e.missing.map((c) => ({ externalCompanyId: e.keyOf(c), company: c.name })));
-    await e.sync.runOnce();
-    for (const k of missingKeys) expect(e.leadCompanies()).toContain(k);
-    expect((await e.sync.carried({ state: "pending" })).filter((c) => c.kind === "lead")).toEqual([]);
+    for (const r of rows.filter((x) => existingKeys.has(x.sourceKey))) {
+      expect(r.outcome).toBe("created");
+      expect(r.reasons.map((x) => x.code)).not.toContain("company_missing");
+      expect(r.payload).toHaveProperty("externalCompanyId", r.sourceKey);
+    }
   });
 
-  it("when companies become writable, the company is written and then its held lead", async () => {
+  it("once the company exists, the lead's next change carries the link", async () => {
     const e = await env();
     await e.sync.runOnce();
-    const missingKeys = new Set(e.missing.map(e.keyOf));
-    expect(e.leadCompanies().filter((k) => missingKeys.has(k))).toEqual([]);
-    e.mkSim.setCrmSync(false);
+    const c = e.missing[0]!;
+    const key = e.keyOf(c);
+    expect(e.leadCompanies()).not.toContain(key);
+    // The CRM creates the company; the customer changes in QAD.
+    e.mkSim.data.companies.seed([{ externalCompanyId: key, company: c.name }]);
+    e.qadSim.data.update(c.customerCode, { name: `${c.name} (renamed)` });
     await e.sync.runOnce();
-    const companies = new Set(e.mkSim.data.companies.all().map((c) => String(c["externalCompanyId"])));
-    for (const k of missingKeys) {
-      expect(companies.has(k)).toBe(true);
-      expect(e.leadCompanies()).toContain(k);
-    }
-    expect((await e.sync.carried({ state: "pending" })).filter((c) => c.kind === "lead")).toEqual([]);
+    expect(e.leadCompanies()).toContain(key);
   });
 });

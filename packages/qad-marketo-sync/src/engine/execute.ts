@@ -192,12 +192,13 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
   };
 
   /**
-   * While companies are read-only, a lead linked to a company Marketo does not have would be refused (1013): such
-   * leads are held back instead (skipped as read-only, so they are carried forward and written once the company
-   * exists or companies become writable), with `company_missing` naming the company. Companies not read in this
-   * batch are looked up first; when that read fails the leads are sent, as nothing says their write must fail.
+   * While companies are read-only (a CRM sync owns them), a lead linked to a company Marketo does not have would be
+   * refused (1013), and the company cannot be created here. Such a lead is sent without `externalCompanyId`, so the
+   * contact still reaches Marketo (the CRM links it once it owns the account), and its audit row says so with
+   * `company_missing`; the link is written with the lead's next change once the company exists. Companies not read in
+   * this batch are looked up first; when that read fails the leads go as planned (nothing says they must fail).
    */
-  const holdLeadsOfMissingCompanies = async (items: Planned[], known: Map<string, boolean>): Promise<Planned[]> => {
+  const unlinkLeadsOfMissingCompanies = async (items: Planned[], known: Map<string, boolean>): Promise<Planned[]> => {
     if (ctx.capabilities.writable("companies")) return items;
     const companyOf = (p: Planned) =>
       typeof p.payload.externalCompanyId === "string" && p.payload.externalCompanyId !== ""
@@ -216,30 +217,17 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
       }
     }
     const why = ctx.capabilities.reason("companies");
-    const send: Planned[] = [];
-    for (const p of items) {
+    return items.map((p) => {
       const company = companyOf(p);
-      if (company === undefined || known.get(company) !== false) {
-        send.push(p);
-        continue;
-      }
-      out.entries.push(
-        entry(p, "skipped", {
-          reasons: [
-            {
-              code: "read_only",
-              message: `companies are read-only on this instance (${why}): the lead is held back until its company exists`,
-            },
-            {
-              code: "company_missing",
-              message: `company ${company} does not exist in Marketo and cannot be created here; sending the lead with that externalCompanyId would be refused (1013)`,
-            },
-            ...(p.notes ?? []),
-          ],
-        }),
-      );
-    }
-    return send;
+      if (company === undefined || known.get(company) !== false) return p;
+      const { externalCompanyId: _dropped, ...payload } = p.payload;
+      const note = {
+        code: "company_missing",
+        message: `company ${company} does not exist in Marketo and companies are read-only (${why}): the lead was sent without externalCompanyId, which Marketo would refuse (1013); the link is written with its next change once the company exists`,
+      };
+      // The hash stays the planned record's, so an unchanged record is not sent again.
+      return { ...p, payload, notes: [...(p.notes ?? []), note] };
+    });
   };
 
   const { gateway, signal } = ctx;
@@ -271,7 +259,7 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
       await write(items, undefined, (x) => gateway.syncLeads(payloads(x), { signal }));
     };
     const leads = ctx.leads ? await ctx.leads.take(plan.lead) : plan.lead;
-    await writeLeads(await holdLeadsOfMissingCompanies(leads, companiesKnown));
+    await writeLeads(await unlinkLeadsOfMissingCompanies(leads, companiesKnown));
   };
   const namedChain = async () => {
     const renames: Planned[] = [];
