@@ -171,7 +171,12 @@ export interface SimActivitySeed {
   primaryAttributeValue?: string;
   attributes?: { name: string; value: unknown }[];
   /** For Change Data Value (13) records: the changed fields. */
-  fields?: { id?: number; name: string; newValue: string | null; oldValue: string | null }[];
+  fields?: {
+    id?: number;
+    name: string;
+    newValue: string | number | boolean | null;
+    oldValue: string | number | boolean | null;
+  }[];
 }
 
 /** A running simulator. */

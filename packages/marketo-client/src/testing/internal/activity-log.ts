@@ -2,7 +2,12 @@ import type { SimActivity } from "../context.js";
 
 /** A stored activity; lead changes carry `fields`. */
 export interface StoredActivity extends SimActivity {
-  fields?: { id: number; name: string; newValue: string | null; oldValue: string | null }[];
+  fields?: {
+    id: number;
+    name: string;
+    newValue: string | number | boolean | null;
+    oldValue: string | number | boolean | null;
+  }[];
 }
 
 /** A position in the activity stream: strictly after (`t`, `id`). */

@@ -311,6 +311,17 @@ function write(
         return { seq, status: "skipped", reasons: [{ code: "718", message: "ExternalSalesPersonID not found" }] };
       }
     }
+    // Under a native CRM sync a lead links to its company through the CRM: a lead naming an externalCompanyId that
+    // has no company is refused (1013), as the real instance does.
+    if (
+      key === "leads" &&
+      state.crm.enabled &&
+      typeof raw.externalCompanyId === "string" &&
+      raw.externalCompanyId !== "" &&
+      state.stores.companies.findBy(["externalCompanyId"], [raw.externalCompanyId]).length === 0
+    ) {
+      return { seq, status: "skipped", reasons: [{ code: "1013", message: "Company not found" }] };
+    }
     const before =
       key === "leads"
         ? store.findBy(
@@ -365,8 +376,11 @@ function leadActivities(
   if (res.status === "updated" && res.id !== undefined && before) {
     for (const [name, value] of Object.entries(raw)) {
       if (name === "id" || before[name] === value) continue;
-      const old = before[name] === undefined || before[name] === null ? null : String(before[name]);
-      const neu = value === undefined || value === null ? null : String(value);
+      // Marketo sends lead-change values in the field's own type (numbers and booleans stay so).
+      const typed = (v: unknown): string | number | boolean | null =>
+        v === undefined || v === null ? null : typeof v === "number" || typeof v === "boolean" ? v : String(v);
+      const old = typed(before[name]);
+      const neu = typed(value);
       state.activities.add({
         leadId: res.id,
         activityDate: nowIso,
