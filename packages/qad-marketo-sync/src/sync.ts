@@ -14,12 +14,12 @@ import { retryCarried } from "./engine/carry-retry.js";
 import { type ExecuteContext, type Executed, executePlan } from "./engine/execute.js";
 import { FieldFilterCache } from "./engine/field-filters.js";
 import { withLease } from "./engine/lease-keeper.js";
+import { NameClaims } from "./engine/name-claims.js";
 import { runPipeline } from "./engine/pipeline.js";
 import {
   type FieldFilters,
   MAX_BATCH,
   type NameConflictPolicy,
-  normName,
   type Planning,
   planBatch,
 } from "./engine/plan.js";
@@ -357,7 +357,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         mapping,
         store,
         filters: {} as FieldFilters,
-        names: new Map<string, string>(),
+        names: new NameClaims(store, tenant),
         nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
         dropped: new Set<string>(),
         now,
@@ -367,11 +367,6 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       try {
         planCtx.filters = await filterCache.load();
         await probe(caps);
-        if (baseMapping.namedAccount !== false) {
-          for await (const s of store.listSynced(tenant, "namedAccount")) {
-            if (s.name !== undefined) planCtx.names.set(normName(s.name), s.key);
-          }
-        }
         const left = await store.countCarried(tenant);
         carryActive = left.pending + left.dead > 0;
         // Records carried forward by earlier runs go first, so an outage never leaves them behind.
@@ -395,8 +390,8 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           read,
           { batchSize, batchConcurrency, readAhead, stop, logger, runId },
           {
-            async work(items, leads) {
-              const planning = await planBatch(items, planCtx);
+            async work(items, leads, batch) {
+              const planning = await planBatch(items, planCtx, batch);
               const executed = await executePlan(planning.plan, { ...execCtx, leads });
               return { planning, executed };
             },
@@ -412,6 +407,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
                 carry,
                 fence: lease,
               });
+              planCtx.names.committed(batch, entries);
               if (carry.put && carry.put.length > 0) carryActive = true;
               const c = book.counts;
               c.read += planning.counts.read;

@@ -15,6 +15,9 @@ const counted: MigrationStep[] = [
   },
 ];
 
+// The audit set's steps, as recorded in ml_migrations.
+const AUDIT_STEPS = ["1:initial", "2:synced-name-norm", "3:synced-name-index"];
+
 describe.skipIf(!hasPostgres)("PostgreSQL migrations", () => {
   const dbs: ScratchDatabase[] = [];
   const pools: pg.Pool[] = [];
@@ -52,9 +55,9 @@ describe.skipIf(!hasPostgres)("PostgreSQL migrations", () => {
     const b = createPostgresStore({ pool: newPool(fresh), schema: "sync" });
     const [ra, rb] = await Promise.all([a.migrate(), b.migrate()]);
     const applied = [...ra.applied, ...rb.applied].sort();
-    expect(applied).toEqual([1]);
+    expect(applied).toEqual([1, 2, 3]);
     const p = newPool(fresh);
-    expect(await recorded(p, "sync", "audit")).toEqual(["1:initial"]);
+    expect(await recorded(p, "sync", "audit")).toEqual(AUDIT_STEPS);
     // Both stores work on the migrated schema, and migrating again applies nothing.
     await a.saveCheckpoint("t1", "source", 1);
     expect(await b.getCheckpoint("t1", "source")).toBe(1);
@@ -135,9 +138,9 @@ describe.skipIf(!hasPostgres)("PostgreSQL migrations", () => {
       createPostgresStore({ pool, schema: "shared" }).migrate(),
       migrate(pool, "limiter", limiter, { schema: "shared" }),
     ]);
-    expect(audit.applied).toEqual([1]);
+    expect(audit.applied).toEqual([1, 2, 3]);
     expect(lim.applied).toEqual([1]);
-    expect(await recorded(pool, "shared", "audit")).toEqual(["1:initial"]);
+    expect(await recorded(pool, "shared", "audit")).toEqual(AUDIT_STEPS);
     expect(await recorded(pool, "shared", "limiter")).toEqual(["1:limiter"]);
   });
 

@@ -62,7 +62,7 @@ describe("SQLite store: the file", () => {
     const path = join(dir, "nested", "deeper", "sync.db");
     const clock = { now: () => 1_000 };
     const first = createSqliteStore({ path, clock });
-    expect(first.appliedMigrations).toEqual([SQLITE_SCHEMA_VERSION]);
+    expect(first.appliedMigrations).toEqual(Array.from({ length: SQLITE_SCHEMA_VERSION }, (_, i) => i + 1));
     expect(first.schemaVersion).toBe(SQLITE_SCHEMA_VERSION);
     await first.startRun({ tenant: "t1", runId: "r1", trigger: "manual", status: "running", startedAt: 1 });
     const a = await first.acquireLease("sync:t1", "r1", 500);

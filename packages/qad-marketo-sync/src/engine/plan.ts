@@ -3,6 +3,8 @@ import { payloadHash } from "../hashing.js";
 import { type CompiledMapping, isRejection, type MappedRecord } from "../mapping/mapping.js";
 import type { FieldSpec, MarketoPayload, Reason, SourceItem } from "../ports.js";
 import type { AuditEntry, AuditStore, SyncedState, WritableKind } from "../store/audit-store.js";
+import { normName } from "../store/named-account-names.js";
+import type { NameClaims, NameView } from "./name-claims.js";
 
 /** Marketo accepts at most this many records per write. @internal */
 export const MAX_BATCH = 300;
@@ -53,16 +55,15 @@ export interface PlanContext<S> {
   mapping: CompiledMapping<S>;
   store: AuditStore;
   filters: FieldFilters;
-  /** Normalised named-account name → the externalCompanyId that owns it (shared by the batches of a run). */
-  names: Map<string, string>;
+  /** Owners of named-account names: the store's index plus this run's claims not yet in it (shared by the batches). */
+  names: NameClaims;
   nameConflicts: NameConflictPolicy;
   /** Mapped fields the instance does not have (`kind.field`), collected for the run summary. */
   dropped: Set<string>;
   now: () => number;
 }
 
-/** Normalises a named-account name the way Marketo matches it (trimmed, case-insensitive). @internal */
-export const normName = (name: string) => name.trim().toLowerCase();
+export { normName };
 
 const formatIssues = (issues: z.core.$ZodIssue[]) =>
   issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
@@ -122,7 +123,7 @@ export function refit(
  * recorded as unchanged and not planned. Nothing here throws for a bad record: it becomes a rejected entry.
  * @internal
  */
-export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>): Promise<Planning> {
+export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, batch = 0): Promise<Planning> {
   const entries: AuditEntry[] = [];
   const counts = { read: items.length, rejected: 0, mapped: 0, unchanged: 0, planned: 0 };
   const at = ctx.now();
@@ -195,17 +196,23 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>): Pr
     if (fitted.notes.length > 0) p.notes = fitted.notes;
     candidates[kind].set(key, p);
   };
+  // Skips for a name conflict, recorded in source order with the rest of their customer's entries.
+  const conflictSkips = new Map<string, AuditEntry>();
   // Marketo keeps one named account per name: a second customer with the same name would silently update the first
   // one's account. The first key to claim a name owns it; others get "name (externalCompanyId)" or are skipped.
-  const claimName = (key: string, fitted: { payload: MarketoPayload; notes: Reason[] }): boolean => {
+  const claimName = (
+    names: NameView,
+    key: string,
+    fitted: { payload: MarketoPayload; notes: Reason[] },
+  ): boolean => {
     const name = String(fitted.payload.name);
-    const owner = ctx.names.get(normName(name));
+    const owner = names.owner(normName(name));
     if (owner === undefined || owner === key) {
-      ctx.names.set(normName(name), key);
+      names.claim(normName(name), key);
       return true;
     }
     if (ctx.nameConflicts === "skip") {
-      entries.push({
+      conflictSkips.set(key, {
         tenant: ctx.tenant,
         runId: ctx.runId,
         key,
@@ -221,7 +228,7 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>): Pr
     const suffix = ` (${key})`;
     const max = ctx.filters.namedAccount?.get("name")?.length ?? 255;
     const alt = `${name.slice(0, Math.max(0, max - suffix.length))}${suffix}`;
-    ctx.names.set(normName(alt), key);
+    names.claim(normName(alt), key);
     fitted.payload.name = alt;
     fitted.notes.push({
       code: "name_conflict",
@@ -229,15 +236,28 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>): Pr
     });
     return true;
   };
+  // Named accounts are fitted first: their names are looked up in one store call, then claimed in source order.
+  const accounts = new Map<string, { payload: MarketoPayload; notes: Reason[] }>();
+  for (const m of mapped.values()) if (m.namedAccount) accounts.set(m.key, fit("namedAccount", m.namedAccount));
+  if (accounts.size > 0) {
+    const wanted = new Set<string>();
+    for (const fitted of accounts.values()) wanted.add(normName(String(fitted.payload.name)));
+    const { view, done } = await ctx.names.open(batch, [...wanted]);
+    try {
+      for (const [key, fitted] of accounts) if (!claimName(view, key, fitted)) accounts.delete(key);
+    } finally {
+      done();
+    }
+  }
   for (const m of mapped.values()) {
     if (m.salesPerson) {
       add("salesPerson", String(m.salesPerson.externalSalesPersonId), m.key, fit("salesPerson", m.salesPerson));
     }
     add("company", m.key, m.key, fit("company", m.company));
-    if (m.namedAccount) {
-      const fitted = fit("namedAccount", m.namedAccount);
-      if (claimName(m.key, fitted)) add("namedAccount", m.key, m.key, fitted);
-    }
+    const account = accounts.get(m.key);
+    if (account) add("namedAccount", m.key, m.key, account);
+    const conflict = conflictSkips.get(m.key);
+    if (conflict) entries.push(conflict);
     for (const l of m.leads) add("lead", l.key, m.key, fit("lead", l.payload));
     for (const c of m.contactIssues) {
       entries.push({

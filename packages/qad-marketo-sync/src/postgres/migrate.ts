@@ -22,6 +22,11 @@ export interface MigrationStep {
    * unqualified names land there.
    */
   sql: string;
+  /**
+   * Runs after `sql`, in the same transaction and with the same `search_path`: for work SQL cannot do, such as
+   * filling a new column with values computed in JavaScript (in pages, so memory stays flat).
+   */
+  run?: ((client: pg.PoolClient) => Promise<void>) | undefined;
 }
 
 /** Options of {@link migrate}. */
@@ -125,6 +130,7 @@ export async function migrate(
       for (const step of pending) {
         try {
           await client.query(step.sql);
+          if (step.run) await step.run(client);
         } catch (e) {
           throw new SyncError(
             "store",

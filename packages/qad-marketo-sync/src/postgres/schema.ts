@@ -7,7 +7,42 @@
  * @internal
  */
 
+import type pg from "pg";
+import { normName } from "../store/named-account-names.js";
 import type { MigrationStep } from "./migrate.js";
+
+/** Rows per page of the name backfill of step 2. */
+const BACKFILL_PAGE = 1_000;
+
+/**
+ * Fills `name_norm` of the synced rows written before step 2, computed in JavaScript with the engine's own
+ * normalisation (SQL's lower() folds ASCII only): keyset pages, so neither side holds more than one page.
+ */
+async function backfillNameNorm(client: pg.PoolClient): Promise<void> {
+  let after: [string, string, string] | undefined;
+  for (;;) {
+    const page = await client.query<{ tenant: string; kind: string; key: string; name: string }>(
+      after === undefined
+        ? `SELECT tenant, kind, key, name FROM ml_synced WHERE name IS NOT NULL
+           ORDER BY tenant, kind, key LIMIT $1`
+        : `SELECT tenant, kind, key, name FROM ml_synced WHERE name IS NOT NULL AND (tenant, kind, key) > ($2, $3, $4)
+           ORDER BY tenant, kind, key LIMIT $1`,
+      after === undefined ? [BACKFILL_PAGE] : [BACKFILL_PAGE, ...after],
+    );
+    const rows = page.rows;
+    if (rows.length > 0) {
+      await client.query(
+        `UPDATE ml_synced s SET name_norm = v.name_norm
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(tenant, kind, key, name_norm)
+         WHERE s.tenant = v.tenant AND s.kind = v.kind AND s.key = v.key`,
+        [rows.map((r) => r.tenant), rows.map((r) => r.kind), rows.map((r) => r.key), rows.map((r) => normName(r.name))],
+      );
+    }
+    const last = rows.at(-1);
+    if (rows.length < BACKFILL_PAGE || !last) return;
+    after = [last.tenant, last.kind, last.key];
+  }
+}
 
 /** Name of the migration set of the store's tables. @internal */
 export const AUDIT_MIGRATION_SET = "audit";
@@ -120,5 +155,17 @@ CREATE TABLE ml_sealed (
   PRIMARY KEY (tenant, name)
 );
 `,
+  },
+  {
+    // Named-account names, normalised in JavaScript and indexed: a run looks up the names of each batch.
+    version: 2,
+    name: "synced-name-norm",
+    sql: `ALTER TABLE ml_synced ADD COLUMN name_norm text COLLATE "C";`,
+    run: backfillNameNorm,
+  },
+  {
+    version: 3,
+    name: "synced-name-index",
+    sql: `CREATE INDEX ml_synced_name ON ml_synced (tenant, kind, name_norm) WHERE name_norm IS NOT NULL;`,
   },
 ];

@@ -221,13 +221,14 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     const synced = lastPerId(batch.synced, (s) => `${s.kind}\u0000${s.key}`);
     if (synced.length > 0) {
       await query(
-        `INSERT INTO ${t.synced} (tenant, kind, key, hash, marketo_id, marketo_guid, name, company_key, run_id, at)
+        `INSERT INTO ${t.synced} (tenant, kind, key, hash, marketo_id, marketo_guid, name, name_norm, company_key,
+                                  run_id, at)
          SELECT $1, s->>'kind', s->>'key', s->>'hash', (s->>'marketo_id')::numeric::bigint, s->>'marketo_guid',
-                s->>'name', s->>'company_key', s->>'run_id', (s->>'at')::numeric::bigint
+                s->>'name', s->>'name_norm', s->>'company_key', s->>'run_id', (s->>'at')::numeric::bigint
          FROM jsonb_array_elements($2::jsonb) AS x(s)
          ON CONFLICT (tenant, kind, key) DO UPDATE SET
            hash = EXCLUDED.hash, marketo_id = EXCLUDED.marketo_id, marketo_guid = EXCLUDED.marketo_guid,
-           name = EXCLUDED.name, company_key = EXCLUDED.company_key, run_id = EXCLUDED.run_id, at = EXCLUDED.at`,
+           name = EXCLUDED.name, name_norm = EXCLUDED.name_norm, company_key = EXCLUDED.company_key, run_id = EXCLUDED.run_id, at = EXCLUDED.at`,
         [tenant, JSON.stringify(synced.map(syncedToRow))],
         client,
       );
@@ -430,6 +431,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         },
       };
     },
+
+    namedAccountKeys: (tenant, names) =>
+      op("namedAccountKeys", async () => {
+        const out = new Map<string, string>();
+        if (names.length === 0) return out;
+        const r = await query(
+          `SELECT name_norm, min(key) AS key FROM ${t.synced}
+           WHERE tenant = $1 AND kind = 'namedAccount' AND name_norm = ANY($2::text[])
+           GROUP BY name_norm`,
+          [tenant, names],
+        );
+        for (const row of r.rows) out.set(String(row.name_norm), String(row.key));
+        return out;
+      }),
 
     getCheckpoint: (tenant, name) =>
       op("getCheckpoint", async () => {

@@ -8,12 +8,18 @@
 
 import type BetterSqlite3 from "better-sqlite3";
 import { SchemaVersionError } from "../errors.js";
+import { normName } from "../store/named-account-names.js";
 
 /** One schema step. Versions start at 1 and increase by one; a released step is never edited, only followed. */
 interface Migration {
   version: number;
-  sql: string;
+  /** The step's SQL, or a function running it (for steps that compute values in JavaScript). */
+  sql: string | ((db: BetterSqlite3.Database) => void);
 }
+
+// SQL's lower() folds ASCII only; names are normalised by the engine's own function, called from SQL through a
+// connection-local function (never stored in the schema, so other tools can still open the file).
+const NORM_NAME_FN = "ml_norm_name";
 
 // Tables are created without IF NOT EXISTS on purpose: a step applied twice fails loudly instead of passing silently.
 const MIGRATIONS: readonly Migration[] = [
@@ -123,6 +129,18 @@ const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Named-account names, normalised and indexed: a run looks the names of a batch up instead of loading them all.
+    version: 2,
+    sql: (db) => {
+      db.exec("ALTER TABLE synced ADD COLUMN name_norm TEXT");
+      db.function(NORM_NAME_FN, { deterministic: true }, (name: unknown) =>
+        name === null || name === undefined ? null : normName(String(name)),
+      );
+      db.exec(`UPDATE synced SET name_norm = ${NORM_NAME_FN}(name) WHERE name IS NOT NULL`);
+      db.exec("CREATE INDEX synced_by_name ON synced (tenant, kind, name_norm) WHERE name_norm IS NOT NULL");
+    },
+  },
 ];
 
 /** The schema version this code writes and reads. */
@@ -161,7 +179,8 @@ export function migrate(db: BetterSqlite3.Database): MigrationReport {
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
       if (m.version <= from) continue;
-      db.exec(m.sql);
+      if (typeof m.sql === "string") db.exec(m.sql);
+      else m.sql(db);
       applied.push(m.version);
     }
     if (applied.length > 0) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);

@@ -168,11 +168,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       marketo_id = excluded.marketo_id, payload = excluded.payload, hash = excluded.hash, at = excluded.at,
       replay_of = excluded.replay_of`;
   const UPSERT_SYNCED = `
-    INSERT INTO synced (tenant, kind, key, hash, marketo_id, marketo_guid, name, company_key, run_id, at)
-    VALUES (@tenant, @kind, @key, @hash, @marketo_id, @marketo_guid, @name, @company_key, @run_id, @at)
+    INSERT INTO synced (tenant, kind, key, hash, marketo_id, marketo_guid, name, name_norm, company_key, run_id, at)
+    VALUES (@tenant, @kind, @key, @hash, @marketo_id, @marketo_guid, @name, @name_norm, @company_key, @run_id, @at)
     ON CONFLICT (tenant, kind, key) DO UPDATE SET
       hash = excluded.hash, marketo_id = excluded.marketo_id, marketo_guid = excluded.marketo_guid,
-      name = excluded.name, company_key = excluded.company_key, run_id = excluded.run_id, at = excluded.at`;
+      name = excluded.name, name_norm = excluded.name_norm, company_key = excluded.company_key, run_id = excluded.run_id, at = excluded.at`;
   const UPSERT_CHECKPOINT = `
     INSERT INTO checkpoints (tenant, name, value) VALUES (@tenant, @name, @value)
     ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value`;
@@ -488,6 +488,20 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         after = String(last.key);
       }
     },
+
+    namedAccountKeys: (tenant, names) =>
+      op("namedAccountKeys", () => {
+        const out = new Map<string, string>();
+        if (names.length === 0) return out;
+        const rows = all<{ name_norm: string; key: string }>(
+          `SELECT name_norm, min(key) AS key FROM synced
+           WHERE tenant = @tenant AND kind = 'namedAccount' AND name_norm IN (SELECT value FROM json_each(@names))
+           GROUP BY name_norm`,
+          { tenant, names: list(names) },
+        );
+        for (const r of rows) out.set(r.name_norm, r.key);
+        return out;
+      }),
 
     getCheckpoint: (tenant, name) =>
       op("getCheckpoint", () => {

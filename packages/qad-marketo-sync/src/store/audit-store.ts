@@ -272,6 +272,14 @@ export interface AuditStore {
   getSynced(tenant: string, kind: WritableKind, keys: string[]): Promise<Map<string, SyncedState>>;
   /** Every synced state row of a kind. */
   listSynced(tenant: string, kind: WritableKind): AsyncIterable<SyncedState>;
+  /**
+   * The synced named accounts holding the given names: normalised name → record key. Names are passed normalised
+   * (trimmed and lower-cased, as Marketo matches them) and matched against the normalised {@link SyncedState.name}
+   * of `namedAccount` rows, which the store keeps indexed, so a run asks per batch instead of holding every name.
+   * Names nobody holds are absent from the map; when several rows hold one name (written before names were claimed),
+   * the smallest key in code-point order is answered.
+   */
+  namedAccountKeys(tenant: string, normalisedNames: string[]): Promise<Map<string, string>>;
 
   /** A saved checkpoint (`source`, `activities`, ...). */
   getCheckpoint(tenant: string, name: string): Promise<JsonValue | undefined>;

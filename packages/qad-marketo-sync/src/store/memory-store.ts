@@ -19,6 +19,7 @@ import type {
   SyncedState,
   WritableKind,
 } from "./audit-store.js";
+import { normName } from "./named-account-names.js";
 import { retentionBounds } from "./retention.js";
 import type { SealedQuery, SealedSecret, SecretStore } from "./secret-store.js";
 
@@ -36,6 +37,8 @@ interface TenantData {
   /** Audit rows by (run, kind, key), in recording order (an upsert keeps the original position). */
   audit: Map<string, AuditEntry>;
   synced: Map<WritableKind, Map<string, SyncedState>>;
+  /** Normalised named-account name → keys of the synced named accounts holding it. */
+  names: Map<string, Set<string>>;
   /** Carried-forward records by (kind, key). */
   carried: Map<string, CarriedRecord>;
   checkpoints: Map<string, JsonValue>;
@@ -72,6 +75,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         runs: new Map(),
         audit: new Map(),
         synced: new Map(),
+        names: new Map(),
         carried: new Map(),
         checkpoints: new Map(),
         contexts: new Map(),
@@ -214,7 +218,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         row.tenant = batch.tenant;
         d.audit.set(k, row);
       }
-      for (const s of batch.synced) syncedOf(d, s.kind).set(s.key, { ...s });
+      for (const s of batch.synced) {
+        const m = syncedOf(d, s.kind);
+        if (s.kind === "namedAccount") {
+          const before = m.get(s.key)?.name;
+          if (before !== undefined) {
+            const held = d.names.get(normName(before));
+            held?.delete(s.key);
+            if (held?.size === 0) d.names.delete(normName(before));
+          }
+          if (s.name !== undefined) {
+            const n = normName(s.name);
+            let keys = d.names.get(n);
+            if (!keys) {
+              keys = new Set();
+              d.names.set(n, keys);
+            }
+            keys.add(s.key);
+          }
+        }
+        m.set(s.key, { ...s });
+      }
       if (batch.checkpoint) d.checkpoints.set(batch.checkpoint.name, copy(batch.checkpoint.value));
       // Clears first, then puts: a record both written and re-carried in one batch stays carried.
       for (const ref of batch.carry?.clear ?? []) d.carried.delete(recordId(ref.kind, ref.key));
@@ -270,6 +294,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     async *listSynced(tenant, kind) {
       for (const s of [...syncedOf(data(tenant), kind).values()]) yield { ...s };
+    },
+
+    async namedAccountKeys(tenant, normalisedNames) {
+      const index = data(tenant).names;
+      const out = new Map<string, string>();
+      for (const n of normalisedNames) {
+        let owner: string | undefined;
+        for (const k of index.get(n) ?? []) if (owner === undefined || cmp(k, owner) < 0) owner = k;
+        if (owner !== undefined) out.set(n, owner);
+      }
+      return out;
     },
 
     async getCheckpoint(tenant, name) {

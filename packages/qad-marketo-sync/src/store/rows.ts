@@ -23,6 +23,7 @@ import type {
   SyncedState,
   WritableKind,
 } from "./audit-store.js";
+import { normName } from "./named-account-names.js";
 import type { SealedSecret } from "./secret-store.js";
 
 /** A row: column name → value. @internal */
@@ -76,7 +77,7 @@ export const auditFromRow = (json: JsonColumns, r: Row): AuditEntry => {
   return e;
 };
 
-/** Synced state → row, without the tenant. @internal */
+/** Synced state → row, without the tenant; `name_norm` is the indexed {@link normName} of the name. @internal */
 export const syncedToRow = (s: SyncedState): Row => ({
   kind: s.kind,
   key: s.key,
@@ -84,6 +85,7 @@ export const syncedToRow = (s: SyncedState): Row => ({
   marketo_id: s.marketoId ?? null,
   marketo_guid: s.marketoGUID ?? null,
   name: s.name ?? null,
+  name_norm: s.name === undefined ? null : normName(s.name),
   company_key: s.companyKey ?? null,
   run_id: s.runId,
   at: s.at,
