@@ -16,13 +16,7 @@ import { FieldFilterCache } from "./engine/field-filters.js";
 import { withLease } from "./engine/lease-keeper.js";
 import { NameClaims } from "./engine/name-claims.js";
 import { runPipeline } from "./engine/pipeline.js";
-import {
-  type FieldFilters,
-  MAX_BATCH,
-  type NameConflictPolicy,
-  type Planning,
-  planBatch,
-} from "./engine/plan.js";
+import { type FieldFilters, MAX_BATCH, type NameConflictPolicy, type Planning, planBatch } from "./engine/plan.js";
 import { type RedriveDeps, redrive } from "./engine/redrive.js";
 import { replayCandidates } from "./engine/replay.js";
 import { RunBook } from "./engine/run-bookkeeping.js";

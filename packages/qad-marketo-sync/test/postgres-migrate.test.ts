@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSyncError } from "../src/index.js";
 import { createPostgresStore, type MigrationStep, migrate, SchemaVersionError } from "../src/postgres/index.js";
+import { AUDIT_MIGRATIONS } from "../src/postgres/schema.js";
 import { createScratchDatabase, hasPostgres, type ScratchDatabase } from "./support/postgres.js";
 
 // Steps that fail when run twice: a plain CREATE TABLE, and a counter of executions.
@@ -142,6 +143,32 @@ describe.skipIf(!hasPostgres)("PostgreSQL migrations", () => {
     expect(lim.applied).toEqual([1]);
     expect(await recorded(pool, "shared", "audit")).toEqual(AUDIT_STEPS);
     expect(await recorded(pool, "shared", "limiter")).toEqual(["1:limiter"]);
+  });
+
+  it("migrates a version-1 audit schema forward: old named-account names are normalised in JavaScript, in pages", async () => {
+    await migrate(pool, "audit", AUDIT_MIGRATIONS.slice(0, 1), { schema: "oldnames" });
+    // 2,500 old rows (more than one backfill page), one of them with a name SQL's lower() would not fold.
+    await pool.query(
+      `INSERT INTO oldnames.ml_synced (tenant, kind, key, hash, name, run_id, at)
+       SELECT 't1', 'namedAccount', 'k' || lpad(i::text, 5, '0'), 'h', 'Name ' || i, 'r0', 1
+       FROM generate_series(1, 2500) AS i`,
+    );
+    await pool.query(
+      `INSERT INTO oldnames.ml_synced (tenant, kind, key, hash, name, run_id, at) VALUES
+       ('t1', 'namedAccount', 'S.E', 'h', '  ÉCOLE Straße ', 'r0', 1),
+       ('t1', 'namedAccount', 'S.N', 'h', NULL, 'r0', 1),
+       ('t2', 'namedAccount', 'S.T', 'h', 'Other', 'r0', 1)`,
+    );
+    const store = createPostgresStore({ pool, schema: "oldnames" });
+    expect((await store.migrate()).applied).toEqual([2, 3]);
+    expect(await recorded(pool, "oldnames", "audit")).toEqual(AUDIT_STEPS);
+    const got = await store.namedAccountKeys("t1", ["école straße", "name 1", "name 2500", "other", "ÉCOLE Straße"]);
+    expect(Object.fromEntries(got)).toEqual({ "école straße": "S.E", "name 1": "k00001", "name 2500": "k02500" });
+    const missing = await pool.query(
+      "SELECT count(*)::int AS n FROM oldnames.ml_synced WHERE name IS NOT NULL AND name_norm IS NULL",
+    );
+    expect(missing.rows[0].n).toBe(0);
+    expect((await store.getSynced("t1", "namedAccount", ["S.E"])).get("S.E")?.name).toBe("  ÉCOLE Straße ");
   });
 
   it("rejects invalid schema names and unordered steps as configuration errors, before touching the database", async () => {

@@ -13,6 +13,7 @@ import {
   type SqliteStore,
   type SqliteStoreOptions,
 } from "../src/sqlite/index.js";
+import { migrate } from "../src/sqlite/migrations.js";
 import type { Lease } from "../src/store/audit-store.js";
 import { runAuditStoreContract, runSecretStoreContract } from "../src/testing/index.js";
 
@@ -148,6 +149,50 @@ describe("SQLite store: the file", () => {
     });
     expect(String((err as Error).message)).toMatch(/newer/);
     expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION + 1);
+  });
+
+  it("migrates a version-1 file forward: its named-account names are normalised in JavaScript and looked up by index", async () => {
+    const path = fresh();
+    const raw = new Database(path);
+    expect(migrate(raw, 1)).toEqual({ from: 0, applied: [1] });
+    const insert = raw.prepare(
+      `INSERT INTO synced (tenant, kind, key, hash, marketo_guid, name, run_id, at)
+       VALUES ('t1', @kind, @key, 'h', 'g', @name, 'r0', 1)`,
+    );
+    insert.run({ kind: "namedAccount", key: "S.C1", name: "  ÉCOLE Straße " });
+    insert.run({ kind: "namedAccount", key: "S.C2", name: "Acme" });
+    insert.run({ kind: "namedAccount", key: "S.C3", name: null });
+    insert.run({ kind: "company", key: "S.C4", name: "Not an account" });
+    raw.close();
+    expect(userVersion(path)).toBe(1);
+
+    const store = open({ path });
+    expect(store.appliedMigrations).toEqual([2]);
+    expect(userVersion(path)).toBe(SQLITE_SCHEMA_VERSION);
+    // SQL's lower() would have left "ÉCOLE" alone; the engine's own normalisation lowers it.
+    const got = await store.namedAccountKeys("t1", ["école straße", "acme", "not an account", "ÉCOLE Straße"]);
+    expect(Object.fromEntries(got)).toEqual({ "école straße": "S.C1", acme: "S.C2" });
+    // The old rows are otherwise unchanged, and new writes keep the index current.
+    expect((await store.getSynced("t1", "namedAccount", ["S.C1"])).get("S.C1")).toMatchObject({
+      name: "  ÉCOLE Straße ",
+      marketoGUID: "g",
+    });
+    await store.commitBatch({
+      tenant: "t1",
+      entries: [],
+      synced: [{ kind: "namedAccount", key: "S.C2", hash: "h2", name: "Acme Renamed", runId: "r1", at: 2 }],
+    });
+    expect(Object.fromEntries(await store.namedAccountKeys("t1", ["acme", "acme renamed"]))).toEqual({
+      "acme renamed": "S.C2",
+    });
+    const check = new Database(path, { readonly: true });
+    const plan = check
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT name_norm, min(key) FROM synced WHERE tenant = 't1' AND kind = 'namedAccount' AND name_norm IN (SELECT value FROM json_each('[\"acme\"]')) GROUP BY name_norm",
+      )
+      .all() as { detail: string }[];
+    check.close();
+    expect(plan.map((p) => p.detail).join("\n")).toContain("synced_by_name");
   });
 
   it("commits a batch in one transaction: a row the database rejects leaves nothing of the batch", async () => {

@@ -110,7 +110,10 @@ export class NameClaims {
     if (!names) return;
     const stored = new Set<string>();
     for (const e of entries) {
-      if (e.kind === "namedAccount" && (e.outcome === "created" || e.outcome === "updated" || e.outcome === "unchanged")) {
+      if (
+        e.kind === "namedAccount" &&
+        (e.outcome === "created" || e.outcome === "updated" || e.outcome === "unchanged")
+      ) {
         stored.add(e.key);
       }
     }

@@ -200,11 +200,7 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
   const conflictSkips = new Map<string, AuditEntry>();
   // Marketo keeps one named account per name: a second customer with the same name would silently update the first
   // one's account. The first key to claim a name owns it; others get "name (externalCompanyId)" or are skipped.
-  const claimName = (
-    names: NameView,
-    key: string,
-    fitted: { payload: MarketoPayload; notes: Reason[] },
-  ): boolean => {
+  const claimName = (names: NameView, key: string, fitted: { payload: MarketoPayload; notes: Reason[] }): boolean => {
     const name = String(fitted.payload.name);
     const owner = names.owner(normName(name));
     if (owner === undefined || owner === key) {

@@ -163,10 +163,11 @@ export interface MigrationReport {
 }
 
 /**
- * Brings the database to {@link SQLITE_SCHEMA_VERSION}; throws {@link SchemaVersionError} for a newer file.
+ * Brings the database to {@link SQLITE_SCHEMA_VERSION} (or to `target`, for tests that build an older file);
+ * throws {@link SchemaVersionError} for a newer file.
  * @internal
  */
-export function migrate(db: BetterSqlite3.Database): MigrationReport {
+export function migrate(db: BetterSqlite3.Database, target: number = SQLITE_SCHEMA_VERSION): MigrationReport {
   const run = db.transaction((): MigrationReport => {
     const from = Number(db.pragma("user_version", { simple: true }));
     if (from > SQLITE_SCHEMA_VERSION) {
@@ -178,12 +179,12 @@ export function migrate(db: BetterSqlite3.Database): MigrationReport {
     }
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
-      if (m.version <= from) continue;
+      if (m.version <= from || m.version > target) continue;
       if (typeof m.sql === "string") db.exec(m.sql);
       else m.sql(db);
       applied.push(m.version);
     }
-    if (applied.length > 0) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    if (applied.length > 0) db.pragma(`user_version = ${Math.max(...applied)}`);
     return { from, applied };
   });
   return run.immediate();

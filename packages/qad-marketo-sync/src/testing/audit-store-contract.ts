@@ -171,6 +171,67 @@ export function runAuditStoreContract(name: string, makeStore: MakeAuditStore, t
       expect(seen.has("other")).toBe(false);
     });
 
+    it("answers the synced named account holding each normalised name: renames move it, other kinds and tenants do not count", async () => {
+      const { store } = await setup();
+      const na = (key: string, name: string) => synced({ kind: "namedAccount", key, name, marketoGUID: `g-${key}` });
+      expect((await store.namedAccountKeys("t1", [])).size).toBe(0);
+      await store.commitBatch({
+        tenant: "t1",
+        entries: [],
+        synced: [
+          na("S.C1", "  Acme Corp "),
+          na("S.C2", "ÉCOLE Über"),
+          na("S.C3", "Old Name"),
+          synced({ kind: "company", key: "S.C9", name: "company names are not claimed" }),
+        ],
+      });
+      await store.commitBatch({ tenant: "t2", entries: [], synced: [na("S.T2", "Other Tenant")] });
+      const got = await store.namedAccountKeys("t1", [
+        "acme corp",
+        "école über",
+        "old name",
+        "company names are not claimed",
+        "other tenant",
+        "missing",
+      ]);
+      expect(Object.fromEntries(got)).toEqual({ "acme corp": "S.C1", "école über": "S.C2", "old name": "S.C3" });
+      // Names are compared as given: the caller normalises (an unnormalised name matches nothing).
+      expect((await store.namedAccountKeys("t1", ["Acme Corp"])).size).toBe(0);
+
+      // A rename frees the old name and claims the new one.
+      await store.commitBatch({ tenant: "t1", entries: [], synced: [na("S.C3", "New Name")] });
+      const renamed = await store.namedAccountKeys("t1", ["old name", "new name"]);
+      expect(Object.fromEntries(renamed)).toEqual({ "new name": "S.C3" });
+
+      // Several rows holding one name (written before names were claimed): the smallest key answers.
+      await store.commitBatch({
+        tenant: "t1",
+        entries: [],
+        synced: [na("S.B0", "ACME CORP"), na("S.D0", "acme corp")],
+      });
+      expect((await store.namedAccountKeys("t1", ["acme corp"])).get("acme corp")).toBe("S.B0");
+      // A named account written without a name holds none.
+      await store.commitBatch({ tenant: "t1", entries: [], synced: [synced({ kind: "namedAccount", key: "S.B0" })] });
+      expect((await store.namedAccountKeys("t1", ["acme corp"])).get("acme corp")).toBe("S.C1");
+    });
+
+    it("looks up many named-account names at once, across batches", async () => {
+      const { store } = await setup();
+      const n = 1_200;
+      const rows = Array.from({ length: n }, (_, i) =>
+        synced({ kind: "namedAccount", key: `k${String(i).padStart(5, "0")}`, name: `Name ${i}` }),
+      );
+      for (let i = 0; i < n; i += 500) {
+        await store.commitBatch({ tenant: "t1", entries: [], synced: rows.slice(i, i + 500) });
+      }
+      const asked = Array.from({ length: 2 * n }, (_, i) => `name ${i}`);
+      const got = await store.namedAccountKeys("t1", asked);
+      expect(got.size).toBe(n);
+      expect(got.get("name 0")).toBe("k00000");
+      expect(got.get(`name ${n - 1}`)).toBe(`k${String(n - 1).padStart(5, "0")}`);
+      expect(got.has(`name ${n}`)).toBe(false);
+    });
+
     it("saves the checkpoint with the batch, and separately", async () => {
       const { store } = await setup();
       expect(await store.getCheckpoint("t1", "source")).toBeUndefined();
