@@ -13,6 +13,8 @@ import { resolveRestEntities } from "./rest/entities.js";
 import { RestBackend } from "./rest/rest-backend.js";
 import { resolveRetry } from "./retry.js";
 import { parseTenantUrl } from "./tenant.js";
+import { createTenantDispatcher, fetchThrough } from "./tenant-dispatcher.js";
+import { checkUrlHost } from "./tenant-policy.js";
 import { type Query, Transport } from "./transport.js";
 
 /**
@@ -66,7 +68,10 @@ export class QadClient {
     this.#options = options;
     this.#deps = resolveDeps(options);
     const protocol = options.protocol ?? "rest";
-    const base = parseTenantUrl(options.tenantUrl, { allowHttp: options.allowHttp === true });
+    const network = options.network ?? {};
+    const base = parseTenantUrl(options.tenantUrl, { allowHttp: options.allowHttp === true, network });
+    // The same policy on every connection (REST and QXtend): resolved addresses are checked when connecting.
+    const dispatcher = network.checkResolvedAddress === false ? undefined : createTenantDispatcher(network);
     this.tenantUrl = base.href;
     if (protocol !== "qxtend" && !options.auth)
       throw new QadConfigError(`protocol "${protocol}" needs the auth option`);
@@ -90,6 +95,7 @@ export class QadClient {
         ...(options.domainCode !== undefined ? { domainCode: options.domainCode } : {}),
         ...(options.domainContext !== undefined ? { domainContext: options.domainContext } : {}),
         ...(options.headers ? { headers: options.headers } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
       });
       this.#tokens = createTokenManager(options.auth!, options.token ?? {}, transport, this.#deps);
       transport.tokens = this.#tokens;
@@ -114,8 +120,10 @@ export class QadClient {
     }
     if (protocol !== "rest") {
       // Validated now (QadConfigError, password never quoted), not at the first read.
+      const qxUrl = URL.canParse(options.qxtend!.url) ? new URL(options.qxtend!.url) : undefined;
+      if (qxUrl) checkUrlHost(qxUrl, network, "qxtend.url");
       this.#qxtend = createQxtendBackend(options.qxtend!, {
-        fetch: this.#deps.fetch as typeof fetch,
+        fetch: fetchThrough(this.#deps.fetch, dispatcher) as typeof fetch,
         clock: this.#deps.clock,
         sleep: this.#deps.sleep,
         random: this.#deps.random,

@@ -73,6 +73,12 @@ export { EntityResource, type ListOptions, type QadList, type QadPage } from "./
 export { DEFAULT_REST_ENTITIES, type RestEntitiesOptions, type RestEntityConfig } from "./rest/entities.js";
 export type { RetryOptions } from "./retry.js";
 export { parseTenantUrl, type TenantUrlOptions } from "./tenant.js";
+export {
+  QadTenantUrlError,
+  type TenantAddressClass,
+  type TenantNetworkOptions,
+  type TenantUrlRefusal,
+} from "./tenant-policy.js";
 export type { InvalidRowMode } from "./validate.js";
 
 /** The package name, for logs and user agents. */

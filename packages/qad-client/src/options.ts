@@ -7,6 +7,7 @@ import type { ApiDescriptionOptions } from "./path-policy.js";
 import type { QxtendOptions } from "./qxtend/index.js";
 import type { RestEntitiesOptions } from "./rest/entities.js";
 import type { RetryOptions } from "./retry.js";
+import type { TenantNetworkOptions } from "./tenant-policy.js";
 
 /** Options of {@link QadClient}. Everything QAD leaves to the instance is a setting here. */
 export interface QadClientOptions extends RuntimeDeps {
@@ -14,6 +15,12 @@ export interface QadClientOptions extends RuntimeDeps {
   tenantUrl: string;
   /** Accept a plain-http tenant URL (on-prem only). @default false */
   allowHttp?: boolean;
+  /**
+   * Which hosts the tenant URL and the QXtend URL may point at besides public ones, checked on the URL and on every
+   * address a name resolves to at connect time: `{ allowLoopback, allowPrivate, allowLinkLocal, allowIdn }`.
+   * Metadata endpoints and unspecified addresses are always refused. @default public hosts only
+   */
+  network?: TenantNetworkOptions;
   /** Wire protocol; `"auto"` uses REST when it answers, else QXtend. @default "rest" */
   protocol?: "rest" | "qxtend" | "auto";
   /** How to authenticate against the REST face. Required for protocol "rest" and "auto". */
@@ -100,6 +107,17 @@ const authSchema = z.discriminatedUnion("kind", [
 const optionsSchema = z.object({
   tenantUrl: z.string(),
   allowHttp: z.boolean().optional(),
+  network: z
+    .object({
+      allowLoopback: z.boolean().optional(),
+      allowPrivate: z.boolean().optional(),
+      allowLinkLocal: z.boolean().optional(),
+      allowIdn: z.boolean().optional(),
+      checkResolvedAddress: z.boolean().optional(),
+      lookup: z.custom<TenantNetworkOptions["lookup"]>((v) => typeof v === "function").optional(),
+    })
+    .strict()
+    .optional(),
   protocol: z.enum(["rest", "qxtend", "auto"]).optional(),
   auth: authSchema.optional(),
   workspaceId: z.string().optional(),

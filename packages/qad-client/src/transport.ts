@@ -1,4 +1,5 @@
 import ky from "ky";
+import type { Dispatcher } from "undici";
 import type { TokenManager } from "./auth/token-manager.js";
 import type { ResolvedDeps } from "./deps.js";
 import { checkEnvelope } from "./envelope.js";
@@ -15,6 +16,7 @@ import {
 } from "./errors.js";
 import { resolveUnderTenant } from "./paths.js";
 import { type ResolvedRetry, withRetry } from "./retry.js";
+import { findTenantRefusal } from "./tenant-policy.js";
 
 /** Query parameters; pairs so a name (e.g. `filter`) can repeat. @internal */
 export type Query = ReadonlyArray<readonly [string, string]>;
@@ -55,6 +57,8 @@ export interface TransportOptions {
   domainCode?: string;
   domainContext?: string;
   headers?: Record<string, string>;
+  /** Connects every request (the tenant network policy's connect-time check). */
+  dispatcher?: Dispatcher;
 }
 
 /** A QadError that may carry a server-requested delay. @internal */
@@ -149,9 +153,12 @@ export class Transport {
         retry: 0,
         throwHttpErrors: false,
         timeout: this.opts.timeoutMs,
-      });
+        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+      } as Parameters<typeof ky>[1]);
     } catch (e) {
       if (req.signal?.aborted) throw new QadAbortError(undefined, { request: info, cause: req.signal.reason });
+      const refused = findTenantRefusal(e); // refused by the network policy before connecting: not retryable
+      if (refused) throw refused;
       const timeout = (e as Error)?.name === "TimeoutError";
       throw new QadHttpError(timeout ? `QAD request timed out after ${this.opts.timeoutMs} ms` : "QAD network error", {
         request: info,

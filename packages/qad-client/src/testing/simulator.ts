@@ -578,6 +578,8 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
   const clientOptions: QadClientOptions = {
     tenantUrl,
     allowHttp: true,
+    // The simulator listens on 127.0.0.1: loopback is opted into here, never by default.
+    network: { allowLoopback: true },
     auth: {
       kind: "password",
       clientId: credentials.clientId,
