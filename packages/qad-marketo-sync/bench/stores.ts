@@ -4,7 +4,9 @@
 //   pnpm --filter @ml/qad-marketo-sync exec tsx bench/stores.ts
 //   SYNC_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres   PostgreSQL figures (default: that URL when CI=true
 //                                                                    or ML_TEST_PG_URL is set; skipped otherwise)
-//   SYNC_BENCH_MILLION=1     also the first sync of 10k, 100k and 1M customers on SQLite (not CI: about 15 minutes)
+//   SYNC_BENCH_MILLION=1     also the first sync of 10k, 100k and 1M customers on SQLite (not CI: about 30 minutes),
+//                            and again at 100k and 1M with the V8 heap capped (--max-old-space-size=SYNC_BENCH_CAP_MB,
+//                            default 256): a run that completes capped holds no O(N) heap.
 //
 // Figures:
 // - auditWrite: audit rows per second through commitBatch, 300 entries + 300 synced rows per batch (a sync batch).
@@ -18,7 +20,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeHeapSnapshot } from "node:v8";
+import { getHeapStatistics, writeHeapSnapshot } from "node:v8";
 import { MarketoClient, type MarketoClientOptions } from "@ml/marketo-client";
 import { QadClient, type QadClientOptions } from "@ml/qad-client";
 import pg from "pg";
@@ -251,6 +253,8 @@ async function firstSync(c: StoreCase, n: number, withLeads: boolean) {
     peakExternalMb: Math.round(peak.external / 2 ** 20),
     ...(heapAfterGc === undefined ? {} : { heapUsedAfterGcMb: Math.round(heapAfterGc / 2 ** 20) }),
     ...(liveSampler ? { peakLiveHeapMb: Math.round(peakLive / 2 ** 20) } : {}),
+    heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+    nodeFlags: process.execArgv.filter((f) => f.startsWith("--max") || f.startsWith("--expose")),
   };
 }
 
@@ -336,11 +340,11 @@ async function restartAfterKill(n = 3_000, kills = 8) {
 }
 
 /** One first sync on SQLite in a fresh process of its own, so each N's peak RSS is measured from the same start. */
-function firstSyncInChild(n: number): Promise<unknown> {
+function firstSyncInChild(n: number, nodeFlags: string[] = []): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [], {
       // --expose-gc only lets the case report the heap left after garbage collection at its end.
-      execArgv: ["--import", "tsx", "--expose-gc"],
+      execArgv: ["--import", "tsx", "--expose-gc", ...nodeFlags],
       env: { ...process.env, SYNC_BENCH_FIRST_SYNC_N: String(n) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -381,6 +385,13 @@ try {
       const r = await firstSyncInChild(n);
       console.log("first sync on SQLite (own process):", r);
       (results.firstSyncSqlite as unknown[]).push(r);
+    }
+    const cap = [`--max-old-space-size=${Number(process.env.SYNC_BENCH_CAP_MB ?? 256)}`];
+    results.firstSyncSqliteCapped = [];
+    for (const n of [100_000, 1_000_000]) {
+      const r = await firstSyncInChild(n, cap);
+      console.log("first sync on SQLite, heap capped (own process):", r);
+      (results.firstSyncSqliteCapped as unknown[]).push(r);
     }
   }
 } finally {

@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditEntry, isSyncError, type Lease } from "../src/index.js";
 import { createPostgresStore, type PostgresStore } from "../src/postgres/index.js";
-import { auditQuery, carriedQuery, type Statement, tables } from "../src/postgres/sql.js";
+import { auditQuery, carriedQuery, namedAccountKeysQuery, type Statement, tables } from "../src/postgres/sql.js";
 import { runAuditStoreContract, runSecretStoreContract } from "../src/testing/index.js";
 import { createScratchDatabase, hasPostgres, type ScratchDatabase } from "./support/postgres.js";
 
@@ -327,6 +327,13 @@ describe.skipIf(!hasPostgres)("PostgreSQL store", () => {
         SELECT 't1', CASE WHEN i % 2 = 0 THEN 'company' ELSE 'lead' END, 'k' || i, 'k' || i, '{}', 'h', 'failed',
                CASE WHEN i % 100 = 0 THEN 'dead' ELSE 'pending' END, 1, i, i, i, 'r1', '[]'
         FROM generate_series(0, 59999) i`);
+      // 60,000 synced named accounts of t1 (names normalised as the store writes them), and companies without names.
+      await pool.query(`
+        INSERT INTO ${schema}.ml_synced (tenant, kind, key, hash, name, name_norm, run_id, at)
+        SELECT 't1', CASE WHEN i % 2 = 0 THEN 'namedAccount' ELSE 'company' END, 'k' || i, 'h',
+               CASE WHEN i % 2 = 0 THEN 'Name ' || i END, CASE WHEN i % 2 = 0 THEN 'name ' || i END, 'r1', i
+        FROM generate_series(0, 119999) i`);
+      await pool.query(`ANALYZE ${schema}.ml_synced`);
       await pool.query(`ANALYZE ${schema}.ml_audit`);
       await pool.query(`ANALYZE ${schema}.ml_carried`);
     });
@@ -345,6 +352,11 @@ describe.skipIf(!hasPostgres)("PostgreSQL store", () => {
         "carried by state, due",
         (tb) => carriedQuery(tb, { tenant: "t1", state: "pending", dueBy: 300 }),
         ["ml_carried_due"],
+      ],
+      [
+        "named-account keys by normalised name",
+        (tb) => namedAccountKeysQuery(tb, "t1", ["name 10", "name 20", "missing"]),
+        ["ml_synced_name"],
       ],
       ["carried dead letters", (tb) => carriedQuery(tb, { tenant: "t1", state: "dead" }), ["ml_carried_due"]],
       [

@@ -90,6 +90,16 @@ export function auditQuery(t: Tables, q: AuditQuery): Statement {
   return { text, values: p.values };
 }
 
+/** The synced named accounts holding normalised names (the smallest key per name), by `ml_synced_name`. @internal */
+export function namedAccountKeysQuery(t: Tables, tenant: string, names: readonly string[]): Statement {
+  return {
+    text: `SELECT name_norm, min(key) AS key FROM ${t.synced}
+           WHERE tenant = $1 AND kind = 'namedAccount' AND name_norm = ANY($2::text[])
+           GROUP BY name_norm`,
+    values: [tenant, names],
+  };
+}
+
 /** The `listCarried` statement for a filter, ordered by (kind, key). @internal */
 export function carriedQuery(t: Tables, q: CarryQuery): Statement {
   const p = new Params();

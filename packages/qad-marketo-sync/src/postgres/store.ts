@@ -50,6 +50,7 @@ import {
   auditQuery,
   CARRIED_COLUMNS,
   carriedQuery,
+  namedAccountKeysQuery,
   nowSql,
   pruneStatement,
   SEALED_COLUMNS,
@@ -436,12 +437,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       op("namedAccountKeys", async () => {
         const out = new Map<string, string>();
         if (names.length === 0) return out;
-        const r = await query(
-          `SELECT name_norm, min(key) AS key FROM ${t.synced}
-           WHERE tenant = $1 AND kind = 'namedAccount' AND name_norm = ANY($2::text[])
-           GROUP BY name_norm`,
-          [tenant, names],
-        );
+        const q = namedAccountKeysQuery(t, tenant, names);
+        const r = await query(q.text, q.values);
         for (const row of r.rows) out.set(String(row.name_norm), String(row.key));
         return out;
       }),
