@@ -1,14 +1,16 @@
 import { createHash } from "node:crypto";
 import type { EntityKind, QadBackend } from "../backend.js";
-import { QadConfigError } from "../errors.js";
+import { QadConfigError, redactValue } from "../errors.js";
 import type { EntityRecordMap } from "../records/entities.js";
 import { recordKey } from "../records/entities.js";
-import { isQadInvalidRecord, type QadInvalidRecord } from "../records/invalid-record.js";
+import { isQadInvalidRecord, QadInvalidRecord } from "../records/invalid-record.js";
 import { type InvalidRowMode, toValidationError, validateRow } from "../validate.js";
 import {
   compareInstants,
   instantOfDate,
   instantOfStamp,
+  isValidInstant,
+  lastModifiedIssue,
   minusSeconds,
   type QadCheckpoint,
   type QadInstant,
@@ -61,15 +63,27 @@ export interface QadPoll<T> extends AsyncIterable<T> {
 function stampOf(raw: unknown): { stamp: string; at?: QadInstant } {
   const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
   const lm = r.lastModified as { date?: unknown; time?: unknown } | undefined;
-  const at =
-    lm && typeof lm.date === "string" && /^\d{4}-\d{2}-\d{2}$/.test(lm.date) && Number.isInteger(lm.time)
-      ? { date: lm.date, time: lm.time as number }
-      : undefined;
+  // Only a possible instant counts: an impossible one (2026-11-45, time 86400) never becomes the high-water mark.
+  const at = lm && isValidInstant(lm) ? { date: lm.date, time: lm.time } : undefined;
   const hash =
     typeof r.concurrencyHash === "string" && r.concurrencyHash !== ""
       ? r.concurrencyHash
       : `#${createHash("sha1").update(JSON.stringify(raw)).digest("base64url").slice(0, 16)}`;
   return { stamp: `${at ? `${at.date}|${at.time}` : "?|?"}|${hash}`, ...(at ? { at } : {}) };
+}
+
+/**
+ * A schema-valid row whose `lastModified` is an impossible instant becomes an invalid record with that reason.
+ */
+function checkInstant<K extends EntityKind>(
+  kind: K,
+  raw: unknown,
+  v: EntityRecordMap[K] | QadInvalidRecord,
+): EntityRecordMap[K] | QadInvalidRecord {
+  if (isQadInvalidRecord(v)) return v;
+  const issue = lastModifiedIssue((v as { lastModified?: unknown }).lastModified);
+  if (issue === undefined) return v;
+  return new QadInvalidRecord(redactValue(raw), [issue], recordKey(kind, raw));
 }
 
 /** @internal */
@@ -85,6 +99,14 @@ export function createPoll<K extends EntityKind>(
   let next: QadCheckpoint | undefined;
   let started = false;
   const stats = { read: 0, emitted: 0, skippedDuplicates: 0, invalid: 0, futureStamps: 0 };
+  if (options.since !== undefined && !(options.since instanceof Date) && !isValidInstant(options.since)) {
+    throw new QadConfigError(
+      "changes() option since is not a possible instant (YYYY-MM-DD calendar day, time 0..86399)",
+    );
+  }
+  if (options.since instanceof Date && Number.isNaN(options.since.getTime())) {
+    throw new QadConfigError("changes() option since is an invalid Date");
+  }
 
   async function* run(): AsyncGenerator<EntityRecordMap[K] | QadInvalidRecord> {
     if (started) throw new QadConfigError("A poll can be iterated once; call changes() again with its checkpoint");
@@ -131,7 +153,7 @@ export function createPoll<K extends EntityKind>(
           } else stats.futureStamps++;
         }
         delivered.add(key, stamp, at);
-        const v = validateRow(kind, raw);
+        const v = checkInstant(kind, raw, validateRow(kind, raw));
         if (isQadInvalidRecord(v)) {
           stats.invalid++;
           if (options.invalid !== "emit") throw toValidationError(kind, v);

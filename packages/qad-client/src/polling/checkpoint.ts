@@ -29,7 +29,47 @@ export interface QadCheckpoint {
   seen: Record<string, string>;
 }
 
-const instant = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), time: z.number().int().min(0).max(86_399) });
+/**
+ * True when `date` is a real calendar day written YYYY-MM-DD (not `2026-11-45`, not `2026-02-30`).
+ * @internal
+ */
+export function isCalendarDate(date: unknown): date is string {
+  if (typeof date !== "string") return false;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+/** True when `i` is a possible instant: a calendar day and a whole second 0..86399. @internal */
+export function isValidInstant(i: unknown): i is QadInstant {
+  if (typeof i !== "object" || i === null) return false;
+  const { date, time } = i as { date?: unknown; time?: unknown };
+  return isCalendarDate(date) && Number.isInteger(time) && (time as number) >= 0 && (time as number) <= 86_399;
+}
+
+/**
+ * Why a record's `lastModified` is impossible (`lastModified.date: 2026-11-45 is not a calendar date`), or
+ * `undefined` when it is absent or possible. Shape errors (not a string, not YYYY-MM-DD) are left to the schema.
+ * @internal
+ */
+export function lastModifiedIssue(lastModified: unknown): string | undefined {
+  if (typeof lastModified !== "object" || lastModified === null) return undefined;
+  const { date, time } = lastModified as { date?: unknown; time?: unknown };
+  if (typeof date === "string" && /^\d{4}-\d{2}-\d{2}$/.test(date) && !isCalendarDate(date)) {
+    return `lastModified.date: ${date} is not a calendar date`;
+  }
+  if (typeof time === "number" && (!Number.isInteger(time) || time < 0 || time > 86_399)) {
+    return `lastModified.time: ${time} is not a second of the day (0..86399)`;
+  }
+  return undefined;
+}
+
+const instant = z.object({
+  date: z.string().refine(isCalendarDate, { message: "not a calendar date (YYYY-MM-DD)" }),
+  time: z.number().int().min(0).max(86_399),
+});
 
 /** @internal */
 export const checkpointSchema = z.object({
@@ -39,11 +79,20 @@ export const checkpointSchema = z.object({
   seen: z.record(z.string(), z.string()),
 });
 
-/** Parses a stored checkpoint (external input). @internal */
+/**
+ * Parses a stored checkpoint (external input). A checkpoint whose high-water mark is an impossible instant
+ * (`2026-11-45`, time 86400) is refused with a {@link QadConfigError} rather than reset: a reset would silently
+ * re-read everything (or, with `since`, skip rows), which is the caller's decision to make.
+ * @internal
+ */
 export function parseCheckpoint(input: unknown, entity: EntityKind): QadCheckpoint | undefined {
   if (input === undefined || input === null) return undefined;
   const r = checkpointSchema.safeParse(input);
-  if (!r.success) throw new QadConfigError(`Invalid checkpoint: ${r.error.issues[0]?.message ?? "bad shape"}`);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.map(String).join(".")}: ` : "";
+    throw new QadConfigError(`Invalid checkpoint: ${where}${issue?.message ?? "bad shape"}`);
+  }
   if (r.data.entity !== entity) {
     throw new QadConfigError(`Checkpoint belongs to ${r.data.entity}, not ${entity}`);
   }
@@ -56,8 +105,13 @@ export function compareInstants(a: QadInstant, b: QadInstant): number {
   return a.time - b.time;
 }
 
-/** `i` moved back by `seconds` (across midnight as needed). @internal */
+/**
+ * `i` moved back by `seconds` (across midnight as needed).
+ * @throws {QadConfigError} for an impossible instant (never a RangeError).
+ * @internal
+ */
 export function minusSeconds(i: QadInstant, seconds: number): QadInstant {
+  if (!isValidInstant(i)) throw new QadConfigError(`Not a possible QAD instant: ${JSON.stringify(i)}`);
   const ms = Date.parse(`${i.date}T00:00:00Z`) + (i.time - seconds) * 1000;
   const d = new Date(ms);
   return {
@@ -66,8 +120,13 @@ export function minusSeconds(i: QadInstant, seconds: number): QadInstant {
   };
 }
 
-/** The instant of a Date, read in UTC. @internal */
+/**
+ * The instant of a Date, read in UTC.
+ * @throws {QadConfigError} for an invalid Date.
+ * @internal
+ */
 export function instantOfDate(d: Date): QadInstant {
+  if (Number.isNaN(d.getTime())) throw new QadConfigError("Invalid Date given as an instant");
   return {
     date: d.toISOString().slice(0, 10),
     time: d.getUTCHours() * 3600 + d.getUTCMinutes() * 60 + d.getUTCSeconds(),
@@ -77,6 +136,6 @@ export function instantOfDate(d: Date): QadInstant {
 /** Reads a `{date,time}` out of a stamp `"date|time|hash"`. @internal */
 export function instantOfStamp(stamp: string): QadInstant | undefined {
   const [date, time] = stamp.split("|");
-  const t = Number(time);
-  return date && /^\d{4}-\d{2}-\d{2}$/.test(date) && Number.isInteger(t) ? { date, time: t } : undefined;
+  const i = { date, time: Number(time) };
+  return isValidInstant(i) ? i : undefined;
 }
