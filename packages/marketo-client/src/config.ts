@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { TokenCache } from "./auth/token-cache.js";
 import { MarketoConfigError } from "./errors.js";
+import { checkBaseUrl } from "./internal/base-url-policy.js";
 import type { Clock, FetchLike, Logger, Sleep } from "./internal/runtime.js";
 import type { ResolvedLimits } from "./limits/limiter.js";
 import type { LimiterStore } from "./limits/limiter-store.js";
@@ -19,6 +20,12 @@ export interface MarketoBaseUrls {
   identity: string;
   /** Bulk API root, e.g. `https://123-ABC-456.mktorest.com/bulk`. Paths such as `/v1/leads/export/create.json` are appended. */
   bulk: string;
+}
+
+/** Which non-public hosts the base URLs may point at. Link-local, metadata and unspecified hosts are always refused. */
+export interface MarketoNetworkOptions {
+  /** Accept loopback hosts: 127.0.0.0/8, ::1, `localhost` (simulators, local proxies). @default false */
+  allowLoopback?: boolean;
 }
 
 /** Quota settings. Defaults are Marketo's documented limits, with concurrency at Marketo's advised 5. */
@@ -83,8 +90,16 @@ export interface MarketoLimitsOptions {
 export interface MarketoClientOptions {
   /** Munchkin ID such as `123-ABC-456`; derives every base URL. Either this or `baseUrls` is required. */
   munchkinId?: string;
-  /** Explicit base URLs (simulators, proxies); each overrides the one derived from `munchkinId`. */
+  /**
+   * Explicit base URLs (simulators, proxies); each overrides the one derived from `munchkinId`. Each must be https
+   * (http only with `allowHttp`), without userinfo, query or fragment, and not a link-local, cloud metadata or
+   * unspecified host; loopback hosts need `network.allowLoopback`.
+   */
   baseUrls?: Partial<MarketoBaseUrls>;
+  /** Accept plain-http `baseUrls` (local proxies and simulators only: the client secret travels there). @default false */
+  allowHttp?: boolean;
+  /** Which non-public hosts `baseUrls` may name. */
+  network?: MarketoNetworkOptions;
   /** Client ID of the API-only user's LaunchPoint service. */
   clientId: string;
   /** Client secret. Never appears in errors or logs. */
@@ -156,6 +171,8 @@ const optionsSchema = z.object({
     .regex(MUNCHKIN_ID, { message: "munchkinId must look like 123-ABC-456 (Admin → Integration → Munchkin)" })
     .optional(),
   baseUrls: z.object({ rest: url.optional(), identity: url.optional(), bulk: url.optional() }).optional(),
+  allowHttp: z.boolean().optional(),
+  network: z.object({ allowLoopback: z.boolean().optional() }).strict().optional(),
   clientId: z.string({ message: "clientId is required" }).trim().min(1, { message: "clientId is required" }),
   clientSecret: z.string({ message: "clientSecret is required" }).min(1, { message: "clientSecret is required" }),
   limits: z
@@ -214,6 +231,10 @@ export function resolveConfig(options: MarketoClientOptions): ResolvedConfig {
       "MarketoClient needs a munchkinId (e.g. 123-ABC-456) or all three baseUrls (rest, identity, bulk)",
       { code: "CONFIG" },
     );
+  }
+  const policy = { allowHttp: o.allowHttp === true, allowLoopback: o.network?.allowLoopback === true };
+  for (const [name, value] of Object.entries(o.baseUrls ?? {})) {
+    if (typeof value === "string") checkBaseUrl(name, value, policy);
   }
   const windowMs = o.limits?.windowMs ?? 20_000;
   const limits: ResolvedLimits = {

@@ -193,7 +193,7 @@ export interface MarketoSimulator {
    */
   readonly clientOptions: Pick<
     MarketoClientOptions,
-    "baseUrls" | "clientId" | "clientSecret" | "limits" | "tokenRefreshMarginMs" | "retry"
+    "baseUrls" | "clientId" | "clientSecret" | "limits" | "tokenRefreshMarginMs" | "retry" | "allowHttp" | "network"
   > & { baseUrls: { rest: string; identity: string; bulk: string }; clientId: string; clientSecret: string };
   /** The time scale in force. */
   readonly timeScale: number;
@@ -690,6 +690,9 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
     timeScale,
     clientOptions: {
       baseUrls,
+      // The simulator listens on http://127.0.0.1: both are opted into here, never by default.
+      allowHttp: true,
+      network: { allowLoopback: true },
       clientId,
       clientSecret,
       limits: {

@@ -50,6 +50,8 @@ describe("configuration", () => {
     const proxied = new MarketoClient({
       munchkinId: "123-ABC-456",
       baseUrls: { rest: "http://127.0.0.1:9/rest/" },
+      allowHttp: true,
+      network: { allowLoopback: true },
       clientId: "id",
       clientSecret: "x",
     });

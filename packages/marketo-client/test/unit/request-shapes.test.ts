@@ -27,6 +27,8 @@ function capture(
 const mk = () =>
   new MarketoClient({
     baseUrls: { rest: `${BASE}/rest`, identity: `${BASE}/identity`, bulk: `${BASE}/bulk` },
+    allowHttp: true,
+    network: { allowLoopback: true },
     clientId: "cid",
     clientSecret: "sec",
     usageSync: false,

@@ -130,6 +130,8 @@ describe("transport: a long 606 squeeze ends in a typed, retryable error only af
     const sleeps: number[] = [];
     const mk = new MarketoClient({
       baseUrls: { rest: `${BASE}/rest`, identity: `${BASE}/identity`, bulk: `${BASE}/bulk` },
+      allowHttp: true,
+      network: { allowLoopback: true },
       clientId: "cid",
       clientSecret: "sec",
       clock: { now: () => now },

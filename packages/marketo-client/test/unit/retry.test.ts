@@ -14,6 +14,8 @@ afterAll(() => server.close());
 function client(time: FakeTime, random = () => 0.5, retry = {}) {
   return new MarketoClient({
     baseUrls: { rest: `${BASE}/rest`, identity: `${BASE}/identity`, bulk: `${BASE}/bulk` },
+    allowHttp: true,
+    network: { allowLoopback: true },
     clientId: "cid",
     clientSecret: "sec",
     clock: time.clock,

@@ -52,6 +52,8 @@ function marketoLike(time: FakeTime, ttlMs: number, failIdentity: () => boolean 
 function client(time: FakeTime, margin = 60_000) {
   return new MarketoClient({
     baseUrls: { rest: `${BASE}/rest`, identity: `${BASE}/identity`, bulk: `${BASE}/bulk` },
+    allowHttp: true,
+    network: { allowLoopback: true },
     clientId: "cid",
     clientSecret: "the-secret-value",
     clock: time.clock,

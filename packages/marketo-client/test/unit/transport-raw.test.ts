@@ -18,6 +18,8 @@ const token = http.post(`${BASE}/identity/oauth/token`, () => {
 function client(extra: Partial<ConstructorParameters<typeof MarketoClient>[0]> = {}) {
   return new MarketoClient({
     baseUrls: { rest: `${BASE}/rest`, identity: `${BASE}/identity`, bulk: `${BASE}/bulk` },
+    allowHttp: true,
+    network: { allowLoopback: true },
     clientId: "cid",
     clientSecret: "sec",
     usageSync: false,
