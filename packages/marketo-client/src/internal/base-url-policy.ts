@@ -59,12 +59,7 @@ export function checkBaseUrl(name: string, raw: string, policy: BaseUrlPolicy): 
   // Checked on the text: the URL parser silently drops tabs and newlines and strips control characters at the ends.
   if (/[\u0000-\u001f\u007f-\u009f\s\\]/.test(raw))
     fail("must not contain whitespace, control characters or backslashes");
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return fail("is not an absolute URL");
-  }
+  const url = URL.canParse(raw) ? new URL(raw) : fail("is not an absolute URL");
   if (url.protocol !== "https:" && !(url.protocol === "http:" && policy.allowHttp)) {
     fail(url.protocol === "http:" ? "must use https (plain http needs the allowHttp option)" : "must use https");
   }
