@@ -836,11 +836,17 @@ describe("vault credentials feed the real clients", () => {
       const qadCreds = await vault.getQad("acme");
       const mkCreds = await vault.getMarketo("acme");
       if (!qadCreds || !mkCreds) throw new Error("credentials missing");
-      const qad = new QadClient({ ...qadCreds, apiDescription });
+      // Network opt-ins (loopback for the simulators) are deployment settings, not credentials: given beside them.
+      const qad = new QadClient({ ...qadCreds, apiDescription, network: qadSim.clientOptions.network });
       let customers = 0;
       for await (const _c of qad.customers.list()) customers++;
       expect(customers).toBe(5);
-      const mk = new MarketoClient({ ...mkCreds, limits });
+      const mk = new MarketoClient({
+        ...mkCreds,
+        limits,
+        allowHttp: mkSim.clientOptions.allowHttp,
+        network: mkSim.clientOptions.network,
+      });
       const r = await mk.companies.sync({ input: [{ externalCompanyId: "C-1", company: "Acme" }] });
       expect(r.results[0]?.status).toBe("created");
     } finally {
