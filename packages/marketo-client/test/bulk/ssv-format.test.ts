@@ -73,7 +73,10 @@ afterEach(async () => {
 
 describe("SSV is semicolon-separated (simulator side)", () => {
   it("the simulator writes SSV files with semicolons between columns and quotes values holding one", async () => {
-    const leads: Record<string, unknown>[] = makeLeads(3).map((l, i) => ({ ...l, notes: i === 1 ? "a; b" : `note ${i}` }));
+    const leads: Record<string, unknown>[] = makeLeads(3).map((l, i) => ({
+      ...l,
+      notes: i === 1 ? "a; b" : `note ${i}`,
+    }));
     h = await startHarness({ leads, leadFields: LEAD_FIELDS });
     const auth = { authorization: "Bearer token-A", "content-type": "application/json" };
     const created = (await (
@@ -101,7 +104,10 @@ describe("SSV is semicolon-separated (simulator side)", () => {
   });
 
   it("an SSV extract through the client round-trips values with spaces and semicolons", async () => {
-    const leads: Record<string, unknown>[] = makeLeads(4).map((l, i) => ({ ...l, notes: ["x y", "p;q", "plain", "a ; b"][i] as string }));
+    const leads: Record<string, unknown>[] = makeLeads(4).map((l, i) => ({
+      ...l,
+      notes: ["x y", "p;q", "plain", "a ; b"][i] as string,
+    }));
     h = await startHarness({ leads, leadFields: LEAD_FIELDS });
     const rows: Record<string, string | null>[] = [];
     for await (const row of h.bulk.leads.extract(
