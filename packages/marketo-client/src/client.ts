@@ -9,7 +9,7 @@ import { BulkApi } from "./bulk/index.js";
 import { Capabilities } from "./capabilities.js";
 import { type MarketoBaseUrls, type MarketoClientOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import { Redactor } from "./internal/redact.js";
-import { type Runtime, realSleep, silentLogger, systemClock } from "./internal/runtime.js";
+import { type Runtime, realSleep, resolveFetch, silentLogger, systemClock } from "./internal/runtime.js";
 import { Limiter } from "./limits/limiter.js";
 import { InMemoryLimiterStore } from "./limits/limiter-store.js";
 import { Activities } from "./resources/activities.js";
@@ -93,7 +93,7 @@ export class MarketoClient {
       sleep: options.sleep ?? realSleep,
       random: options.random ?? Math.random,
       logger: options.logger ?? silentLogger,
-      fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+      fetch: resolveFetch(options.fetch),
     };
     this.#runtime = runtime;
     const redactor = new Redactor();
@@ -109,6 +109,8 @@ export class MarketoClient {
       fetch: runtime.fetch,
       logger: runtime.logger,
       redactor,
+      ...(this.#config.timeoutMs !== undefined ? { timeoutMs: this.#config.timeoutMs } : {}),
+      maxResponseBytes: this.#config.maxResponseBytes,
     });
     this.#limiter = new Limiter({
       store: options.limiterStore ?? new InMemoryLimiterStore(),
@@ -127,6 +129,9 @@ export class MarketoClient {
       retry: this.#config.retry,
       maxUriLength: this.#config.maxUriLength,
       maxBodyBytes: this.#config.maxBodyBytes,
+      timeoutMs: this.#config.timeoutMs,
+      maxResponseBytes: this.#config.maxResponseBytes,
+      maxFileBytes: this.#config.maxFileBytes,
       afterCall: () => this.#maybeSyncUsage(),
     });
     this.capabilities = new Capabilities(

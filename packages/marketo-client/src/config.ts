@@ -133,6 +133,23 @@ export interface MarketoClientOptions {
    * @default 1000000
    */
   maxBodyBytes?: number;
+  /**
+   * One deadline per attempt covering the answer's headers and its whole body, in ms. By default the ones Marketo
+   * documents: 35 s for most calls, 65 s for company and sales person writes, 305 s for paging tokens. Bulk file
+   * downloads use it for the headers, then as the longest gap between two chunks of the file.
+   */
+  timeoutMs?: number;
+  /**
+   * Largest JSON answer read, in bytes, counted decoded as it streams (a declared `Content-Length` over it is
+   * refused before reading). A larger answer is a `MarketoResponseTooLargeError`.
+   * @default 16777216 (16 MiB)
+   */
+  maxResponseBytes?: number;
+  /**
+   * Largest bulk export file downloaded, in bytes.
+   * @default 2147483648 (2 GiB)
+   */
+  maxFileBytes?: number;
   /** `fetch` implementation. @default globalThis.fetch */
   fetch?: FetchLike;
   /** Clock. @default Date.now */
@@ -156,6 +173,9 @@ export interface ResolvedConfig {
   usageSyncEvery: number | undefined;
   maxUriLength: number;
   maxBodyBytes: number;
+  timeoutMs: number | undefined;
+  maxResponseBytes: number;
+  maxFileBytes: number;
 }
 
 /** Munchkin IDs look like `123-ABC-456`. */
@@ -201,6 +221,9 @@ const optionsSchema = z.object({
   usageSync: z.union([z.literal(false), z.object({ everyCalls: positiveInt.optional() })]).optional(),
   maxUriLength: positiveInt.optional(),
   maxBodyBytes: positiveInt.optional(),
+  timeoutMs: positiveInt.optional(),
+  maxResponseBytes: positiveInt.optional(),
+  maxFileBytes: positiveInt.optional(),
 });
 
 /**
@@ -271,5 +294,8 @@ export function resolveConfig(options: MarketoClientOptions): ResolvedConfig {
     usageSyncEvery: o.usageSync === false ? undefined : (o.usageSync?.everyCalls ?? 500),
     maxUriLength: o.maxUriLength ?? 8_000,
     maxBodyBytes: o.maxBodyBytes ?? 1_000_000,
+    timeoutMs: o.timeoutMs,
+    maxResponseBytes: o.maxResponseBytes ?? 16 * 1024 * 1024,
+    maxFileBytes: o.maxFileBytes ?? 2 * 1024 * 1024 * 1024,
   };
 }

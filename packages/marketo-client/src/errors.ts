@@ -177,6 +177,50 @@ export class MarketoResponseParseError extends MarketoError {
 /** The connection failed or timed out before an answer arrived. Code: `"NETWORK"` or `"TIMEOUT"`. */
 export class MarketoNetworkError extends MarketoError {}
 
+/**
+ * The call's one deadline (headers and body together) passed: a server that sends headers and then trickles or
+ * stops. Code: `"TIMEOUT"`. Retryable; the call may have been executed.
+ */
+export class MarketoTimeoutError extends MarketoNetworkError {
+  /** The deadline that passed, in ms. */
+  readonly timeoutMs: number | undefined;
+  constructor(message: string, options: MarketoErrorOptions & { timeoutMs?: number | undefined }) {
+    super(message, options);
+    this.timeoutMs = options.timeoutMs;
+  }
+}
+
+/**
+ * The server answered with a redirect the client does not follow: to another origin (never: no body and no token
+ * leaves for another host), or to any URL for a write (a write is never repeated). Code: `"REDIRECT"`. Not
+ * retryable: fix the base URLs.
+ */
+export class MarketoRedirectError extends MarketoError {
+  /** Origin the redirect pointed to (no path, no query). */
+  readonly targetOrigin: string | undefined;
+  constructor(message: string, options: MarketoErrorOptions & { targetOrigin?: string | undefined }) {
+    super(message, options);
+    this.targetOrigin = options.targetOrigin;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), targetOrigin: this.targetOrigin };
+  }
+}
+
+/**
+ * The answer's body was over the client's byte limit (`maxResponseBytes`, counted decoded as it streams, or a declared
+ * `Content-Length` over it); reading stopped there. Code: `"RESPONSE_TOO_LARGE"`. Not retryable.
+ */
+export class MarketoResponseTooLargeError extends MarketoError {
+  /** The limit, in bytes. */
+  readonly limitBytes: number | undefined;
+  constructor(message: string, options: MarketoErrorOptions & { limitBytes?: number | undefined }) {
+    super(message, options);
+    this.limitBytes = options.limitBytes;
+  }
+}
+
 /** The client options are invalid (bad Munchkin ID, missing credentials ...). Raised before any request. Code: `"CONFIG"`. */
 export class MarketoConfigError extends MarketoError {}
 

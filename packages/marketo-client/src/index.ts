@@ -23,8 +23,11 @@ export {
   MarketoQuotaExceededError,
   MarketoRateLimitError,
   MarketoReadOnlyError,
+  MarketoRedirectError,
   MarketoResponseParseError,
+  MarketoResponseTooLargeError,
   MarketoSyncIncompleteError,
+  MarketoTimeoutError,
   MarketoValidationError,
 } from "./errors.js";
 export type { FilterReadParams } from "./internal/filter-read.js";

@@ -1,6 +1,14 @@
-import ky from "ky";
+import { type HardenedResponse, hardenedFetch, isKernelError } from "@ml/http-kernel";
 import { z } from "zod";
-import { MarketoAuthError, MarketoHttpError, MarketoNetworkError, MarketoResponseParseError } from "../errors.js";
+import {
+  MarketoAuthError,
+  MarketoHttpError,
+  MarketoNetworkError,
+  MarketoRedirectError,
+  MarketoResponseParseError,
+  MarketoResponseTooLargeError,
+  MarketoTimeoutError,
+} from "../errors.js";
 import { raceAbort } from "../internal/abort.js";
 import type { Redactor } from "../internal/redact.js";
 import type { Clock, FetchLike, Logger, Sleep } from "../internal/runtime.js";
@@ -27,6 +35,8 @@ export interface TokenManagerOptions {
   logger: Logger;
   redactor: Redactor;
   timeoutMs?: number;
+  /** Largest token answer read, in decoded bytes. @default 1 MiB */
+  maxResponseBytes?: number;
 }
 
 /** Shortest remaining life a token is still sent with, so a call reaches Marketo before the token lapses. */
@@ -161,16 +171,55 @@ export class TokenManager {
     }
   }
 
+  /** A typed error for a failed token request: the kernel's plain summary as cause, never the fetch error or its body. */
+  #wireError(error: unknown, url: string, request: { method: string; url: string }): Error {
+    const redact = (t: string) => this.#o.redactor.redact(t);
+    if (!isKernelError(error)) {
+      return new MarketoNetworkError(`Token request to ${url} failed`, { code: "NETWORK", retryable: true, request });
+    }
+    switch (error.kind) {
+      case "timeout":
+        return new MarketoTimeoutError(redact(`Token request to ${url} timed out after ${error.limit} ms`), {
+          code: "TIMEOUT",
+          retryable: true,
+          request,
+          timeoutMs: error.limit,
+          cause: error,
+        });
+      case "too_large":
+        return new MarketoResponseTooLargeError(
+          redact(`Token answer from ${url} is over the limit of ${error.limit} bytes`),
+          { code: "RESPONSE_TOO_LARGE", request, limitBytes: error.limit, cause: error },
+        );
+      case "redirect":
+        return new MarketoRedirectError(
+          redact(
+            `Token request to ${url} answered HTTP ${error.status} redirecting to ${error.targetOrigin}; not followed, the credentials were not sent there (check baseUrls.identity)`,
+          ),
+          { code: "REDIRECT", status: error.status, request, targetOrigin: error.targetOrigin, cause: error },
+        );
+      default:
+        return new MarketoNetworkError(
+          redact(`Token request to ${url} failed (${error.causeCode ?? "network error"})`),
+          { code: "NETWORK", retryable: true, request, cause: error },
+        );
+    }
+  }
+
   async #request(signal?: AbortSignal): Promise<CachedToken> {
     this.#requests++;
     // expires_in is counted from when identity answered, which is after this: a lower bound of the token's end.
     const sentAt = this.#o.clock.now();
     const url = `${this.#o.identityUrl.replace(/\/+$/, "")}/oauth/token`;
     const request = { method: "POST", url };
-    let response: Response;
+    const timeoutMs = this.#o.timeoutMs ?? 30_000;
+    let response: HardenedResponse;
+    let text: string;
     try {
-      // Form body rather than query string: the secret stays out of URLs, proxy logs and error messages.
-      response = await ky(url, {
+      // Form body rather than query string: the secret stays out of URLs, proxy logs and error messages. The hardened
+      // fetch never re-sends it on a redirect, and one deadline covers the answer's headers and body.
+      response = await hardenedFetch({
+        url,
         method: "POST",
         body: new URLSearchParams({
           grant_type: "client_credentials",
@@ -178,20 +227,16 @@ export class TokenManager {
           client_secret: this.#o.clientSecret,
         }),
         headers: { accept: "application/json" },
-        retry: 0,
-        throwHttpErrors: false,
-        timeout: this.#o.timeoutMs ?? 30_000,
         fetch: this.#o.fetch,
-        ...(signal ? { signal } : {}),
+        timeoutMs,
+        maxBodyBytes: Math.min(this.#o.maxResponseBytes ?? 1024 * 1024, 1024 * 1024),
+        signal,
       });
+      text = await response.text();
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw new MarketoNetworkError(
-        `Token request to ${url} failed: ${this.#o.redactor.redact(String((error as Error)?.message ?? error))}`,
-        { code: "NETWORK", retryable: true, request },
-      );
+      throw this.#wireError(error, url, request);
     }
-    const text = await response.text().catch(() => "");
     const snippet = this.#o.redactor.redact(text.slice(0, 200));
     if (response.status === 401 || response.status === 403) {
       throw new MarketoAuthError(

@@ -1,4 +1,5 @@
 /** Backoff of the one retry policy. Which failures are retried is decided in `transport.ts` with `envelope/codes.ts`. */
+import { backoffDelay as kernelBackoff } from "@ml/http-kernel";
 
 /** Retry settings (client-wide). */
 export interface RetryOptions {
@@ -35,6 +36,5 @@ export function backoffDelay(
   options: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs">,
   random: () => number,
 ): number {
-  const exp = Math.min(options.baseDelayMs * 2 ** Math.max(0, retry - 1), options.maxDelayMs);
-  return Math.round(exp * (1 - 0.25 * random()));
+  return kernelBackoff(retry, options, random);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import ky from "ky";
+import { type HardenedResponse, hardenedFetch, isKernelError, NOT_SENT_CODES } from "@ml/http-kernel";
 import pRetry from "p-retry";
 import type { TokenManager } from "../auth/token-manager.js";
 import { actionFor } from "../envelope/codes.js";
@@ -21,7 +21,10 @@ import {
   MarketoQuotaExceededError,
   MarketoRateLimitError,
   MarketoReadOnlyError,
+  MarketoRedirectError,
   MarketoResponseParseError,
+  MarketoResponseTooLargeError,
+  MarketoTimeoutError,
   MarketoValidationError,
   type RedactedRequest,
 } from "../errors.js";
@@ -72,6 +75,12 @@ export interface TransportOptions {
   maxUriLength: number;
   /** Largest JSON body sent, in bytes. */
   maxBodyBytes: number;
+  /** One deadline per attempt (headers and body) instead of Marketo's documented ones. */
+  timeoutMs?: number | undefined;
+  /** Largest JSON answer read, in decoded bytes. */
+  maxResponseBytes: number;
+  /** Largest bulk file streamed by {@link Transport.raw}, in decoded bytes. */
+  maxFileBytes: number;
   /** Called after each call that got an answer, e.g. to refresh the daily count. */
   afterCall?: (() => void) | undefined;
 }
@@ -88,16 +97,18 @@ function limitCode(text: string | undefined): "606" | "615" | "607" | undefined 
     return undefined;
   }
 }
-const TOKEN = Symbol("token");
+/**
+ * Which token each failed answer was judged for, so a 601/602 invalidates exactly that one. A WeakMap, not a property:
+ * nothing on the error itself (not even a hidden symbol shown by `util.inspect(e, { showHidden: true })`) holds it.
+ */
+const judgedToken = new WeakMap<object, string>();
 
 /** Remembers which token an answer was judged for, so a 601/602 invalidates exactly that one. */
 function judgedWith<R>(token: string, judge: () => R): R {
   try {
     return judge();
   } catch (error) {
-    if (typeof error === "object" && error !== null) {
-      Object.defineProperty(error, TOKEN, { value: token, enumerable: false, configurable: true });
-    }
+    if (typeof error === "object" && error !== null) judgedToken.set(error, token);
     throw error;
   }
 }
@@ -114,8 +125,6 @@ function outcomeOf(error: unknown): Outcome {
   return ((error as Record<symbol, unknown> | undefined)?.[BOUND] as Outcome | undefined) ?? "unknown";
 }
 
-/** Errors of a connection that was refused before any byte of the request left. */
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
 
 interface Prepared {
   url: string;
@@ -178,7 +187,7 @@ export class Transport {
         judgedWith(token, () => this.#judge(response, text, prepared));
         return new Response(text, { status: response.status, headers: response.headers });
       }
-      return response;
+      return response.toResponse();
     });
   }
 
@@ -246,8 +255,8 @@ export class Transport {
       return await attempt();
     } catch (error) {
       if (!(error instanceof MarketoApiError) || actionFor(error.code) !== "renew") throw error;
-      const used = (error as unknown as Record<symbol, unknown>)[TOKEN];
-      if (typeof used === "string") this.#o.auth.invalidate(used);
+      const used = judgedToken.get(error);
+      if (used !== undefined) this.#o.auth.invalidate(used);
       this.#o.runtime.logger.debug({ code: error.code }, "marketo: token rejected, renewing once");
       try {
         return await attempt();
@@ -308,7 +317,7 @@ export class Transport {
   async #send(
     req: TransportRequest,
     readBody: boolean,
-  ): Promise<{ response: Response; text: string | undefined; prepared: Prepared; token: string }> {
+  ): Promise<{ response: HardenedResponse; text: string | undefined; prepared: Prepared; token: string }> {
     const { limiter, auth, runtime } = this.#o;
     const slot: LimiterSlot = await limiter.acquire(req.signal);
     let prepared: Prepared | undefined;
@@ -318,11 +327,11 @@ export class Transport {
       const token = await auth.token(req.signal);
       prepared = this.#prepare(req, token);
       sent = true;
-      let response = await this.#fetch(prepared, req);
+      let response = await this.#fetch(prepared, req, readBody);
       answeredAt = runtime.clock.now();
       if (response.status === 414 && prepared.method === "GET") {
         // The edge refused the URI: repeat as POST with _method=GET (a GET, so no harm in sending twice).
-        await response.body?.cancel().catch(() => {});
+        await response.cancel();
         const params = encodeQuery(req.query);
         const base = prepared.url.slice(0, prepared.url.indexOf("?") >= 0 ? prepared.url.indexOf("?") : undefined);
         prepared = {
@@ -333,7 +342,7 @@ export class Transport {
           redacted: { method: "POST", url: this.#o.redactor.redact(`${base}?_method=GET`) },
         };
         answeredAt = undefined; // a second request is on the wire now
-        response = await this.#fetch(prepared, req);
+        response = await this.#fetch(prepared, req, readBody);
         answeredAt = runtime.clock.now();
       }
       const type = response.headers.get("content-type") ?? "";
@@ -364,38 +373,104 @@ export class Transport {
     }
   }
 
-  async #fetch(prepared: Prepared, req: TransportRequest): Promise<Response> {
-    return ky(prepared.url, {
+  /**
+   * One attempt through the hardened fetch: no redirect followed across origins (nor for a write), one deadline over
+   * headers and body, a byte limit on the body. A `raw` call (bulk file) keeps the deadline for the headers and then
+   * bounds the gap between chunks instead, with the file limit.
+   */
+  async #fetch(prepared: Prepared, req: TransportRequest, readBody: boolean): Promise<HardenedResponse> {
+    const timeoutMs = this.#o.timeoutMs ?? timeoutFor(req);
+    return hardenedFetch({
+      url: prepared.url,
       method: prepared.method,
       headers: prepared.headers,
-      ...(prepared.body !== undefined ? { body: prepared.body } : {}),
-      retry: 0,
-      throwHttpErrors: false,
-      timeout: timeoutFor(req),
+      body: prepared.body,
+      signal: req.signal,
       fetch: this.#o.runtime.fetch,
-      ...(req.signal ? { signal: req.signal } : {}),
+      timeoutMs,
+      maxBodyBytes: readBody ? this.#o.maxResponseBytes : this.#o.maxFileBytes,
+      ...(readBody ? {} : { bodyIdleMs: timeoutMs }),
     });
   }
 
+  /**
+   * A typed error for a failure on the wire. The cause kept is the kernel's plain summary (host, cause code), never
+   * the fetch error or its Request, whose headers hold the bearer token.
+   */
   #networkError(error: unknown, sent: boolean, prepared: Prepared | undefined): MarketoError {
-    const e = error as { name?: string; message?: string; cause?: { code?: string } } | undefined;
-    const timeout = e?.name === "TimeoutError";
-    const sysCode = e?.cause?.code;
-    const notSent = !sent || (sysCode !== undefined && NOT_SENT_CODES.has(sysCode));
-    const what = timeout ? "timed out" : `failed (${sysCode ?? e?.name ?? "network error"})`;
+    const request = prepared?.redacted;
+    const label = `${request?.method ?? "Request"} ${request?.url ?? ""}`;
+    const redact = (text: string) => this.#o.redactor.redact(text);
+    if (isKernelError(error)) {
+      const notSent = !sent || !error.maybeSent;
+      const maybe = notSent ? "" : "; the call may have been executed";
+      const outcome = notSent ? "not-executed" : "unknown";
+      switch (error.kind) {
+        case "timeout":
+          return mark(
+            new MarketoTimeoutError(redact(`${label} timed out (no complete answer within ${error.limit} ms)${maybe}`), {
+              code: "TIMEOUT",
+              retryable: true,
+              request,
+              timeoutMs: error.limit,
+              cause: error,
+            }),
+            outcome,
+          );
+        case "too_large":
+          return mark(
+            new MarketoResponseTooLargeError(
+              redact(`${label}: the answer is over the limit of ${error.limit} bytes; reading stopped${maybe}`),
+              { code: "RESPONSE_TOO_LARGE", retryable: false, request, limitBytes: error.limit, cause: error },
+            ),
+            outcome,
+          );
+        case "redirect":
+          return mark(
+            new MarketoRedirectError(
+              redact(
+                `${label} answered HTTP ${error.status} redirecting to ${error.targetOrigin}; not followed (check the base URLs)`,
+              ),
+              {
+                code: "REDIRECT",
+                status: error.status,
+                retryable: false,
+                request,
+                targetOrigin: error.targetOrigin,
+                cause: error,
+              },
+            ),
+            "unknown",
+          );
+        default: {
+          const code = error.causeCode;
+          const notSentNet = notSent || (code !== undefined && NOT_SENT_CODES.has(code));
+          return mark(
+            new MarketoNetworkError(
+              redact(
+                `${label} failed (${code ?? "network error"})${notSentNet ? "" : "; the call may have been executed"}`,
+              ),
+              { code: "NETWORK", retryable: true, request, cause: error },
+            ),
+            notSentNet ? "not-executed" : "unknown",
+          );
+        }
+      }
+    }
+    // Not from the wire (a bug or a throwing fetch double): keep only its name, never the object.
+    const name = error instanceof Error ? error.name : typeof error;
     return mark(
-      new MarketoNetworkError(
-        this.#o.redactor.redact(
-          `${prepared?.redacted.method ?? "Request"} ${prepared?.redacted.url ?? ""} ${what}${notSent ? "" : "; the call may have been executed"}`,
-        ),
-        { code: timeout ? "TIMEOUT" : "NETWORK", retryable: true, request: prepared?.redacted, cause: error },
-      ),
-      notSent ? "not-executed" : "unknown",
+      new MarketoNetworkError(redact(`${label} failed (${name})${sent ? "; the call may have been executed" : ""}`), {
+        code: "NETWORK",
+        retryable: true,
+        request,
+      }),
+      sent ? "unknown" : "not-executed",
     );
   }
 
   /** Judges an answer by its body: returns a successful envelope or throws the matching typed error. */
-  #judge(response: Response, text: string, prepared: Prepared): RawEnvelope {
+  #judge(response: { status: number }, text: string, prepared: Prepared): RawEnvelope {
     const request = prepared.redacted;
     const status = response.status;
     const snippet = this.#o.redactor.redact(text.slice(0, 300));
