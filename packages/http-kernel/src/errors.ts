@@ -22,6 +22,8 @@ export class HttpKernelError extends Error {
   readonly host: string;
   /** Socket or undici code when one was found (`ECONNREFUSED`, `UND_ERR_HEADERS_OVERFLOW`, `BAD_PORT`...). */
   readonly causeCode: string | undefined;
+  /** The same as {@link causeCode}, under the name Node's own errors use, for code that walks cause chains. */
+  readonly code: string | undefined;
   /** Whether request bytes may have reached the server (false: refused before sending). */
   readonly maybeSent: boolean;
   /** HTTP status of a refused redirect. */
@@ -48,6 +50,7 @@ export class HttpKernelError extends Error {
     this.kind = kind;
     this.host = fields.host;
     this.causeCode = fields.causeCode;
+    this.code = fields.causeCode;
     this.maybeSent = fields.maybeSent ?? true;
     this.status = fields.status;
     this.targetOrigin = fields.targetOrigin;

@@ -41,6 +41,11 @@ export interface HardenedRequest {
   maxEncodedBytes?: number | undefined;
   /** Same-origin GET/HEAD redirects followed at most. @default 5 */
   maxRedirects?: number | undefined;
+  /**
+   * Finds, in a fetch failure's cause chain, a typed and secret-free error of the caller's own (e.g. a refusal by a
+   * connect-time network policy) to throw as is instead of the kernel's summary.
+   */
+  recognise?: ((error: unknown) => unknown) | undefined;
 }
 
 /** An answer whose body is bounded by the request's deadline and byte limit. */
@@ -116,6 +121,8 @@ export async function hardenedFetch(req: HardenedRequest): Promise<HardenedRespo
     if (req.signal?.aborted) return req.signal.reason;
     if (deadline.signal.aborted) return deadline.signal.reason;
     if (isKernelError(e)) return e;
+    const own = req.recognise?.(e);
+    if (own !== undefined) return own;
     const code = causeCodeOf(e);
     return new HttpKernelError("network", `${method} ${host} failed (${code ?? "network error"})`, {
       host,

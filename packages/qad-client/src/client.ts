@@ -1,3 +1,4 @@
+import { Redactor } from "@ml/http-kernel";
 import { createTokenManager } from "./auth/strategies.js";
 import type { TokenManager } from "./auth/token-manager.js";
 import type { EntityKind, QadBackend } from "./backend.js";
@@ -86,11 +87,21 @@ export class QadClient {
     const probe = options.restProbePath === undefined ? "api/qracore/securityControl" : options.restProbePath;
     if (probe !== false) checkPathSyntax(probe);
     if (protocol !== "qxtend") {
+      // Knows every secret of this client (and, as they are issued, its tokens): applied to anything taken from an
+      // answer (snippets, messages), so a server echoing a credential back cannot put it in an error or a log.
+      const redactor = new Redactor({ marker: "[redacted]" });
+      const auth = options.auth;
+      if (auth && auth.kind !== "provider") {
+        redactor.add("password" in auth ? auth.password : undefined);
+        redactor.add("clientSecret" in auth ? auth.clientSecret : undefined);
+      }
       const transport = new Transport({
         base,
         deps: this.#deps,
         retry: resolveRetry(options.retry),
         timeoutMs: options.timeoutMs ?? 60_000,
+        maxResponseBytes: options.maxResponseBytes ?? 16 * 1024 * 1024,
+        redactor,
         ...(options.workspaceId !== undefined ? { workspaceId: options.workspaceId } : {}),
         ...(options.domainCode !== undefined ? { domainCode: options.domainCode } : {}),
         ...(options.domainContext !== undefined ? { domainContext: options.domainContext } : {}),

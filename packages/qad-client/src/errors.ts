@@ -18,7 +18,9 @@ export type QadErrorCode =
   | "paging"
   | "soap_fault"
   | "qxtend"
-  | "aborted";
+  | "aborted"
+  | "redirect"
+  | "too_large";
 
 /** Redacted description of the request that failed: method and URL without credentials or tokens. */
 export interface QadRequestInfo {
@@ -181,6 +183,48 @@ export class QadHttpError extends QadError {
     this.name = "QadHttpError";
     if (options.bodySnippet !== undefined) this.bodySnippet = options.bodySnippet.slice(0, 500);
     this.errors = options.errors ?? [];
+  }
+}
+
+/**
+ * The attempt's one deadline (`timeoutMs`, covering the answer's headers and its whole body) passed: a server that
+ * sends headers and then trickles or stops. Retryable, like every timeout.
+ */
+export class QadTimeoutError extends QadHttpError {
+  /** The deadline that passed, in ms. */
+  readonly timeoutMs: number;
+  constructor(message: string, timeoutMs: number, options: QadErrorOptions = {}) {
+    super(message, { ...options, retryable: options.retryable ?? true });
+    this.name = "QadTimeoutError";
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The server answered with a redirect the client does not follow: to another origin (never: no body, password or
+ * token leaves for another host), or to any URL for a POST (never repeated). Not retryable: fix the tenant URL.
+ */
+export class QadRedirectError extends QadError {
+  /** Origin the redirect pointed to (no path, no query). */
+  readonly targetOrigin: string;
+  constructor(message: string, targetOrigin: string, options: QadErrorOptions = {}) {
+    super("redirect", message, { ...options, retryable: false });
+    this.name = "QadRedirectError";
+    this.targetOrigin = targetOrigin;
+  }
+}
+
+/**
+ * The answer's body was over the byte limit (`maxResponseBytes`, counted decoded as it streams, so a gzip bomb stops
+ * there; or a declared `Content-Length` over it). Reading stopped at the limit. Not retryable.
+ */
+export class QadResponseTooLargeError extends QadError {
+  /** The limit, in bytes. */
+  readonly limitBytes: number;
+  constructor(message: string, limitBytes: number, options: QadErrorOptions = {}) {
+    super("too_large", message, { ...options, retryable: false });
+    this.name = "QadResponseTooLargeError";
+    this.limitBytes = limitBytes;
   }
 }
 

@@ -64,8 +64,17 @@ export interface QadClientOptions extends RuntimeDeps {
   contactsConcurrency?: number;
   /** Retry policy for transient failures. */
   retry?: RetryOptions;
-  /** Per-attempt timeout in ms. @default 60000 */
+  /**
+   * One deadline per attempt, in ms, covering the answer's headers AND its whole body (a server trickling a body, or
+   * sending headers and then nothing, ends there with a retryable `QadTimeoutError`). @default 60000
+   */
   timeoutMs?: number;
+  /**
+   * Largest REST answer read, in bytes, counted decoded as it streams (a gzip bomb stops at the limit); a declared
+   * `Content-Length` over it is refused before reading. A larger answer is a `QadResponseTooLargeError`.
+   * @default 16777216 (16 MiB)
+   */
+  maxResponseBytes?: number;
   /**
    * Path probed (authenticated GET) by protocol "auto" to see whether REST is there. Only "not there" answers
    * (connection refused, unknown host, 404/405/501, a non-JSON page) fall back to QXtend; auth and permission
@@ -132,6 +141,7 @@ const optionsSchema = z.object({
   contactsPageSize: z.number().int().min(1).max(100_000).optional(),
   contactsConcurrency: z.number().int().min(1).max(64).optional(),
   timeoutMs: z.number().int().min(1).optional(),
+  maxResponseBytes: z.number().int().min(1).optional(),
   retry: z
     .object({
       maxRetries: z.number().int().min(0).max(20).optional(),

@@ -1,3 +1,4 @@
+import { backoffDelay as kernelBackoff } from "@ml/http-kernel";
 import pRetry from "p-retry";
 import type { ResolvedDeps } from "./deps.js";
 import { isQadError, QadAbortError } from "./errors.js";
@@ -36,8 +37,7 @@ export function backoffDelay(
   retryAfterMs?: number,
 ): number {
   if (retryAfterMs !== undefined && retryAfterMs >= 0) return Math.min(retryAfterMs, policy.maxDelayMs);
-  const exp = Math.min(policy.baseDelayMs * 2 ** (retry - 1), policy.maxDelayMs);
-  return Math.round(exp * (1 - 0.25 * random()));
+  return kernelBackoff(retry, policy, random);
 }
 
 /**

@@ -1,4 +1,4 @@
-import ky from "ky";
+import { type HardenedResponse, hardenedFetch, isKernelError, parseRetryAfter, type Redactor } from "@ml/http-kernel";
 import type { Dispatcher } from "undici";
 import type { TokenManager } from "./auth/token-manager.js";
 import type { ResolvedDeps } from "./deps.js";
@@ -10,12 +10,16 @@ import {
   type QadError,
   QadHttpError,
   QadPermissionError,
+  QadRedirectError,
   type QadRequestInfo,
   QadResponseParseError,
+  QadResponseTooLargeError,
+  QadTimeoutError,
   redactUrl,
 } from "./errors.js";
 import { resolveUnderTenant } from "./paths.js";
 import { type ResolvedRetry, withRetry } from "./retry.js";
+import { fetchThrough } from "./tenant-dispatcher.js";
 import { findTenantRefusal } from "./tenant-policy.js";
 
 /** Query parameters; pairs so a name (e.g. `filter`) can repeat. @internal */
@@ -52,7 +56,12 @@ export interface TransportOptions {
   base: URL;
   deps: ResolvedDeps;
   retry: ResolvedRetry;
+  /** One deadline per attempt, covering the answer's headers and its whole body. */
   timeoutMs: number;
+  /** Largest answer read, in decoded bytes. */
+  maxResponseBytes: number;
+  /** Knows the client's secrets and issued tokens; applied to every snippet and message taken from an answer. */
+  redactor: Redactor;
   workspaceId?: string;
   domainCode?: string;
   domainContext?: string;
@@ -63,14 +72,6 @@ export interface TransportOptions {
 
 /** A QadError that may carry a server-requested delay. @internal */
 type WithRetryAfter = QadError & { retryAfterMs?: number };
-
-function parseRetryAfter(h: string | null, now: number): number | undefined {
-  if (!h) return undefined;
-  const secs = Number(h);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(h);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
-}
 
 /**
  * The one place HTTP happens: path check → auth → fetch (ky, retry 0) → status and envelope → typed error, with
@@ -142,38 +143,31 @@ export class Transport {
     }
     if (req.signal?.aborted) throw new QadAbortError(undefined, { request: info, cause: req.signal.reason });
     this.#requests++;
-    let res: Response;
+    let res: HardenedResponse;
+    let text: string;
     try {
-      res = await ky(target, {
+      // Redirects: never followed to another origin (nor for a POST); one deadline over headers and body; a byte limit.
+      res = await hardenedFetch({
+        url: target,
         method: req.method,
         headers,
-        ...(body !== undefined ? { body } : {}),
-        ...(req.signal ? { signal: req.signal } : {}),
-        fetch: this.opts.deps.fetch,
-        retry: 0,
-        throwHttpErrors: false,
-        timeout: this.opts.timeoutMs,
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
-      } as Parameters<typeof ky>[1]);
+        body,
+        signal: req.signal,
+        // Through the tenant network policy's dispatcher (connect-time address check), when there is one.
+        fetch: fetchThrough(this.opts.deps.fetch, this.opts.dispatcher),
+        // Refused by the network policy before connecting: that typed, secret-free error, not retryable.
+        recognise: findTenantRefusal,
+        timeoutMs: this.opts.timeoutMs,
+        maxBodyBytes: this.opts.maxResponseBytes,
+      });
+      text = await res.text();
     } catch (e) {
       if (req.signal?.aborted) throw new QadAbortError(undefined, { request: info, cause: req.signal.reason });
-      const refused = findTenantRefusal(e); // refused by the network policy before connecting: not retryable
-      if (refused) throw refused;
-      const timeout = (e as Error)?.name === "TimeoutError";
-      throw new QadHttpError(timeout ? `QAD request timed out after ${this.opts.timeoutMs} ms` : "QAD network error", {
-        request: info,
-        retryable: true,
-        cause: e,
-      });
+      throw wireError(e, info, this.opts.timeoutMs);
     }
     const requestId = res.headers.get("x-request-id") ?? res.headers.get("x-qad-request-id") ?? undefined;
     const base = { status: res.status, request: info, ...(requestId ? { requestId } : {}) };
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (e) {
-      throw new QadHttpError("QAD response body could not be read", { ...base, retryable: true, cause: e });
-    }
+    const redact = (t: string) => this.opts.redactor.redact(t);
     const contentType = res.headers.get("content-type") ?? "";
     let parsed: unknown;
     let parseOk = false;
@@ -189,7 +183,7 @@ export class Transport {
       throw new QadAuthError("QAD session expired or credentials rejected (HTTP 401)", base);
     }
     if (res.status === 403) {
-      const errs = parseOk ? extractErrors(parsed) : [];
+      const errs = parseOk ? extractErrors(parsed, redact) : [];
       throw new QadPermissionError(`QAD denied access (HTTP 403)${errs[0] ? `: ${errs[0].message}` : ""}`, errs, base);
     }
     if (res.status < 200 || res.status >= 300) {
@@ -197,8 +191,8 @@ export class Transport {
       const err: WithRetryAfter = new QadHttpError(`QAD answered HTTP ${res.status}`, {
         ...base,
         retryable,
-        bodySnippet: text.slice(0, 500),
-        errors: parseOk ? extractErrors(parsed) : [],
+        bodySnippet: redact(text.slice(0, 2000)).slice(0, 500),
+        errors: parseOk ? extractErrors(parsed, redact) : [],
       });
       const ra = parseRetryAfter(res.headers.get("retry-after"), this.opts.deps.clock.now());
       if (ra !== undefined) err.retryAfterMs = ra;
@@ -209,7 +203,7 @@ export class Transport {
         text.trim() === ""
           ? "QAD answered with an empty body where JSON was expected"
           : `QAD answered with a non-JSON body (${contentType || "no content-type"}), e.g. a login page or proxy error`,
-        { ...base, bodySnippet: text.slice(0, 500), contentType },
+        { ...base, bodySnippet: redact(text.slice(0, 2000)).slice(0, 500), contentType },
       );
     }
     return {
@@ -220,7 +214,48 @@ export class Transport {
   }
 }
 
-function extractErrors(body: unknown): { severity?: number; code?: string; message: string }[] {
+/**
+ * A typed error for a failure on the wire. The cause kept is the kernel's plain summary (host, cause code such as
+ * ECONNREFUSED or BAD_PORT), never the fetch error or its Request, whose headers and body hold the credentials.
+ */
+function wireError(e: unknown, request: QadRequestInfo, timeoutMs: number): QadError {
+  if (isQadError(e)) return e; // a refusal by the tenant network policy before connecting: typed already
+  if (!isKernelError(e)) return new QadHttpError("QAD network error", { request, retryable: true });
+  switch (e.kind) {
+    case "timeout":
+      return new QadTimeoutError(
+        `QAD request timed out: no complete answer within ${e.limit ?? timeoutMs} ms`,
+        e.limit ?? timeoutMs,
+        {
+          request,
+          cause: e,
+        },
+      );
+    case "too_large":
+      return new QadResponseTooLargeError(
+        `QAD answer is over the limit of ${e.limit} bytes (maxResponseBytes); reading stopped`,
+        e.limit ?? 0,
+        { request, cause: e },
+      );
+    case "redirect":
+      return new QadRedirectError(
+        `QAD answered HTTP ${e.status} redirecting to ${e.targetOrigin}; not followed, nothing was sent there (check the tenant URL)`,
+        e.targetOrigin ?? "unknown",
+        { request, ...(e.status ? { status: e.status } : {}), cause: e },
+      );
+    default:
+      return new QadHttpError(`QAD network error (${e.causeCode ?? "connection failed"} to ${e.host})`, {
+        request,
+        retryable: true,
+        cause: e,
+      });
+  }
+}
+
+function extractErrors(
+  body: unknown,
+  redact: (text: string) => string,
+): { severity?: number; code?: string; message: string }[] {
   if (typeof body !== "object" || body === null) return [];
   const errs = (body as { errors?: unknown }).errors;
   if (!Array.isArray(errs)) return [];
@@ -229,7 +264,7 @@ function extractErrors(body: unknown): { severity?: number; code?: string; messa
     return {
       ...(typeof r.severity === "number" ? { severity: r.severity } : {}),
       ...(r.code !== undefined ? { code: String(r.code) } : {}),
-      message: typeof r.message === "string" ? r.message : "unknown error",
+      message: typeof r.message === "string" ? redact(r.message) : "unknown error",
     };
   });
 }

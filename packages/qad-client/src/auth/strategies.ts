@@ -1,5 +1,13 @@
 import type { ResolvedDeps } from "../deps.js";
-import { isQadError, QadAuthError, type QadError, QadHttpError, QadResponseParseError } from "../errors.js";
+import {
+  isQadError,
+  QadAuthError,
+  type QadError,
+  QadHttpError,
+  QadRedirectError,
+  QadResponseParseError,
+  QadResponseTooLargeError,
+} from "../errors.js";
 import { checkPathSyntax } from "../paths.js";
 import type { Transport } from "../transport.js";
 import { jwtExpiryMs } from "./jwt.js";
@@ -68,6 +76,8 @@ function answerSummary(e: QadError): QadError {
  * body; the cause is a summary of what the endpoint answered (protocol "auto" reads it).
  */
 function asAuthError(e: unknown, what: string): never {
+  // A refused redirect or an oversized answer is its own typed error; it holds no body, no secret.
+  if (e instanceof QadRedirectError || e instanceof QadResponseTooLargeError) throw e;
   if (isQadError(e)) {
     // The token request already had its retries; marking this final keeps the data request's retry layer from
     // multiplying them.
@@ -163,7 +173,9 @@ function issuer(
           .catch((e: unknown) => asAuthError(e, "QAD OAuth2 token request"));
         const token = field(res.body, "access_token");
         if (typeof token !== "string" || token === "") throw new QadAuthError("QAD token answer had no access_token");
+        transport.opts.redactor.add(token);
         const next = field(res.body, "refresh_token");
+        if (typeof next === "string") transport.opts.redactor.add(next);
         refreshToken = useRefresh && typeof next === "string" && next !== "" ? next : undefined;
         const expiresAt = expiryOf(token, field(res.body, "expires_in"), deps.clock.now());
         return { token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
@@ -209,6 +221,7 @@ function issuer(
           .catch((e: unknown) => asAuthError(e, "QAD session login"));
         const token = field(res.body, "token", "access_token", "jwt");
         if (typeof token !== "string" || token === "") throw new QadAuthError("QAD login answer had no token");
+        transport.opts.redactor.add(token);
         const expiresAt = expiryOf(token, field(res.body, "expires_in", "expiresIn"), deps.clock.now());
         return { token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
       };
@@ -222,6 +235,7 @@ function issuer(
           if (isQadError(e)) throw e;
           throw new QadAuthError("The token provider failed", { cause: e });
         }
+        transport.opts.redactor.add(typeof got === "string" ? got : got?.token);
         if (typeof got === "string") {
           const exp = jwtExpiryMs(got);
           return { token: got, ...(exp !== undefined ? { expiresAt: exp } : {}) };

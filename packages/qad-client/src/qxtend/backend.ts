@@ -204,6 +204,7 @@ export function createQxtendBackend(options: QxtendOptions, deps: QxtendDeps): Q
   const settingsFor = (p: EntityProfile): TransportSettings => ({
     url: o.url,
     timeoutMs: o.timeoutMs,
+    maxResponseBytes: o.maxResponseBytes,
     retry: o.retry,
     rowElement: p.rowElement,
     redact,

@@ -141,8 +141,17 @@ export const qxtendOptionsSchema = z.object({
    * loop. `trust`: skip the check (a site collation that orders differently). @default "verify"
    */
   keyOrder: z.enum(["verify", "trust"]).default("verify"),
-  /** Per-request timeout in ms (covers connect and body). @default 60000 */
+  /** Per-request timeout in ms (one deadline over connect, headers and the whole body). @default 60000 */
   timeoutMs: z.number().int().positive().default(60_000),
+  /**
+   * Largest answer read, in bytes, counted decoded as it streams (a gzip bomb stops at the limit); a larger one is a
+   * `QadResponseTooLargeError`. @default 16777216 (16 MiB)
+   */
+  maxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** Retry policy. */
   retry: qxtendRetrySchema.default({ maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8_000 }),
 });

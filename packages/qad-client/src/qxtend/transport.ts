@@ -1,14 +1,21 @@
-import { type Logger, silentLogger } from "../deps.js";
+import { hardenedFetch, isKernelError } from "@ml/http-kernel";
+import { type FetchLike, type Logger, silentLogger } from "../deps.js";
 import {
+  isQadError,
   QadAbortError,
   QadAuthError,
+  type QadError,
   QadHttpError,
   QadQxtendError,
   type QadQxtendMessage,
+  QadRedirectError,
   type QadRequestInfo,
+  QadResponseTooLargeError,
+  QadTimeoutError,
 } from "../errors.js";
 import { uuidFrom } from "../internal/uuid.js";
 import { type ResolvedRetry, withRetry } from "../retry.js";
+import { findTenantRefusal } from "../tenant-policy.js";
 import { buildQueryEnvelope, type QxtendQueryRequest } from "./envelope.js";
 import { parseQueryResponse, type QxtendFault, type QxtendQueryResponse } from "./response.js";
 
@@ -18,7 +25,7 @@ export type QxtendLogger = Logger;
 /** Injected environment of the QXtend backend (all required: the client passes its own). */
 export interface QxtendDeps {
   /** fetch implementation. */
-  fetch: typeof fetch;
+  fetch: FetchLike;
   /** Clock, ms since epoch. */
   clock: { now(): number };
   /** Sleep used for retry backoff; must reject when `signal` aborts. */
@@ -33,6 +40,8 @@ export interface QxtendDeps {
 export interface TransportSettings {
   url: string;
   timeoutMs: number;
+  /** Largest answer read, in decoded bytes. @default 16 MiB */
+  maxResponseBytes?: number;
   retry: ResolvedRetry;
   rowElement: string;
   redact: (text: string) => string;
@@ -43,6 +52,35 @@ export interface TransportSettings {
 /** A page of raw rows with the answer's `result` and its non-error messages. @internal */
 export interface QueryOutcome extends QxtendQueryResponse {
   messageId: string;
+}
+
+/** A typed error for a failure on the wire, with the kernel's plain summary as cause (never the fetch error). */
+function qxtendWireError(e: unknown, request: QadRequestInfo, requestId: string, timeoutMs: number): QadError {
+  if (isQadError(e)) return e; // a refusal by the tenant network policy: typed already
+  if (!isKernelError(e)) return new QadHttpError("QXtend connection failed", { retryable: true, request, requestId });
+  switch (e.kind) {
+    case "timeout":
+      return new QadTimeoutError("QXtend call timed out", e.limit ?? timeoutMs, { request, requestId, cause: e });
+    case "too_large":
+      return new QadResponseTooLargeError(
+        `QXtend answer is over the limit of ${e.limit} bytes (maxResponseBytes); reading stopped`,
+        e.limit ?? 0,
+        { request, requestId, cause: e },
+      );
+    case "redirect":
+      return new QadRedirectError(
+        `QXtend answered HTTP ${e.status} redirecting to ${e.targetOrigin}; not followed, the envelope was not re-sent (check the url)`,
+        e.targetOrigin ?? "unknown",
+        { request, requestId, ...(e.status ? { status: e.status } : {}), cause: e },
+      );
+    default:
+      return new QadHttpError(`QXtend connection failed (${e.causeCode ?? "network error"})`, {
+        retryable: true,
+        request,
+        requestId,
+        cause: e,
+      });
+  }
 }
 
 function abortReason(signal: AbortSignal | undefined): boolean {
@@ -74,27 +112,27 @@ export async function runQuery(
           { profile: req.profile, filter: req.filter, maxRows: req.maxRows, messageId },
           "QXtend query",
         );
-        const timeout = AbortSignal.timeout(settings.timeoutMs);
-        const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-        let res: Response;
+        let res: Awaited<ReturnType<typeof hardenedFetch>>;
         let body: string;
         try {
-          res = await deps.fetch(settings.url, {
+          // The envelope holds the password: the hardened fetch never re-sends it on a redirect (nor follows one to
+          // another origin), and one deadline covers the answer's headers and body.
+          res = await hardenedFetch({
+            url: settings.url,
             method: "POST",
             headers: { "content-type": "text/xml; charset=utf-8", soapaction: '""', accept: "text/xml" },
             body: envelope,
-            signal: combined,
+            signal,
+            fetch: deps.fetch,
+            // Refused by the tenant network policy before connecting: that typed error, as is.
+            recognise: findTenantRefusal,
+            timeoutMs: settings.timeoutMs,
+            maxBodyBytes: settings.maxResponseBytes ?? 16 * 1024 * 1024,
           });
           body = await res.text();
         } catch (cause) {
-          if (abortReason(signal)) throw new QadAbortError("QXtend call aborted", { request, cause });
-          const timedOut = timeout.aborted;
-          throw new QadHttpError(timedOut ? "QXtend call timed out" : "QXtend connection failed", {
-            retryable: true,
-            request,
-            requestId: messageId,
-            cause,
-          });
+          if (abortReason(signal)) throw new QadAbortError("QXtend call aborted", { request, cause: signal?.reason });
+          throw qxtendWireError(cause, request, messageId, settings.timeoutMs);
         }
         const contentType = res.headers.get("content-type") ?? undefined;
         const status = res.status;
