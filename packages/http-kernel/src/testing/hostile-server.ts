@@ -5,7 +5,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createGzip } from "node:zlib";
+import { gzipSync } from "node:zlib";
 
 /** One request a server received, with its headers and body as sent. */
 export interface SeenRequest {
@@ -127,25 +127,25 @@ export function hugeBody(totalBytes: number, options: { declareLength?: boolean 
   };
 }
 
-/** A gzip bomb: `decodedBytes` of spaces compressed on the fly (about 1,000:1), sent as `Content-Encoding: gzip`. */
+/**
+ * A gzip bomb: `decodedBytes` of spaces as `Content-Encoding: gzip`, sent as repeated gzip members of 1 MiB each
+ * (about 1 KiB compressed: roughly 1,000:1), so the server spends nothing on compression.
+ */
 export function gzipBomb(decodedBytes: number): HostileHandler {
+  const member = gzipSync(Buffer.alloc(1024 * 1024, 0x20), { level: 9 });
   return (_req, res) => {
     res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
-    const gzip = createGzip({ level: 9 });
-    gzip.pipe(res);
-    const chunk = Buffer.alloc(1024 * 1024, 0x20);
     let sent = 0;
     const pump = () => {
       while (sent < decodedBytes && !res.destroyed) {
-        sent += chunk.length;
-        if (!gzip.write(chunk)) {
-          gzip.once("drain", pump);
+        sent += 1024 * 1024;
+        if (!res.write(member)) {
+          res.once("drain", pump);
           return;
         }
       }
-      gzip.end();
+      if (!res.destroyed) res.end();
     };
-    res.on("close", () => gzip.destroy());
     pump();
   };
 }
