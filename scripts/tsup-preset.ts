@@ -28,6 +28,11 @@ export function preset(
   };
   return [
     { ...common, format: "esm", noExternal: bundle, outExtension: () => ({ js: ".js", dts: ".d.ts" }) },
-    { ...common, format: "cjs", noExternal: [...ESM_ONLY, ...bundle], outExtension: () => ({ js: ".cjs", dts: ".d.cts" }) },
+    {
+      ...common,
+      format: "cjs",
+      noExternal: [...ESM_ONLY, ...bundle],
+      outExtension: () => ({ js: ".cjs", dts: ".d.cts" }),
+    },
   ];
 }

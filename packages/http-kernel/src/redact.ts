@@ -25,7 +25,10 @@ export const REDACTION_RULES: readonly Rule[] = [
   {
     // "access_token": "…", "password":"…" in JSON a server echoes back.
     name: "json",
-    pattern: new RegExp(`("(?:${PARAM_KEYS}|token|secret|clientSecret|accessToken|refreshToken)"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, "gi"),
+    pattern: new RegExp(
+      `("(?:${PARAM_KEYS}|token|secret|clientSecret|accessToken|refreshToken)"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`,
+      "gi",
+    ),
     replace: (m) => `$1"${m}"`,
   },
   {

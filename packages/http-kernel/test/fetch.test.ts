@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HttpKernelError, hardenedFetch, isKernelError } from "../src/index.js";
+import { type HttpKernelError, hardenedFetch, isKernelError } from "../src/index.js";
 import {
   answer,
   gzipBomb,
@@ -28,7 +28,11 @@ afterAll(async () => {
   await other.close();
 });
 
-const base = { fetch: (i: string | URL | Request, init?: RequestInit) => fetch(i, init), timeoutMs: 2_000, maxBodyBytes: MB };
+const base = {
+  fetch: (i: string | URL | Request, init?: RequestInit) => fetch(i, init),
+  timeoutMs: 2_000,
+  maxBodyBytes: MB,
+};
 
 async function failure(p: Promise<unknown>): Promise<HttpKernelError> {
   const e = await p.then(
@@ -40,22 +44,25 @@ async function failure(p: Promise<unknown>): Promise<HttpKernelError> {
 }
 
 describe("redirects", () => {
-  it.each([301, 302, 303, 307, 308])("%i to another origin: a typed error, nothing reaches the other origin", async (status) => {
-    const before = other.seen.length;
-    tenant.handle(redirectTo(status, `${other.origin}/steal`));
-    const e = await failure(
-      hardenedFetch({
-        ...base,
-        url: `${tenant.origin}/oauth/token`,
-        method: "POST",
-        headers: { authorization: `Bearer ${TOKEN}` },
-        body: "client_secret=s3cret-value",
-      }),
-    );
-    expect(e).toMatchObject({ kind: "redirect", status, targetOrigin: other.origin });
-    expect(other.seen.length).toBe(before);
-    expect(inspect(e, { showHidden: true, depth: 10 })).not.toContain(TOKEN);
-  });
+  it.each([301, 302, 303, 307, 308])(
+    "%i to another origin: a typed error, nothing reaches the other origin",
+    async (status) => {
+      const before = other.seen.length;
+      tenant.handle(redirectTo(status, `${other.origin}/steal`));
+      const e = await failure(
+        hardenedFetch({
+          ...base,
+          url: `${tenant.origin}/oauth/token`,
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: "client_secret=s3cret-value",
+        }),
+      );
+      expect(e).toMatchObject({ kind: "redirect", status, targetOrigin: other.origin });
+      expect(other.seen.length).toBe(before);
+      expect(inspect(e, { showHidden: true, depth: 10 })).not.toContain(TOKEN);
+    },
+  );
 
   it("a same-origin GET redirect is followed (no body); a same-origin POST redirect is refused", async () => {
     tenant.handle((req, res) => {
@@ -98,7 +105,13 @@ describe("one deadline over headers and body", () => {
 
   it("streaming mode bounds the gap between chunks instead", async () => {
     tenant.handle(silentAfterHeaders());
-    const res = await hardenedFetch({ ...base, timeoutMs: 5_000, bodyIdleMs: 200, url: `${tenant.origin}/s`, method: "GET" });
+    const res = await hardenedFetch({
+      ...base,
+      timeoutMs: 5_000,
+      bodyIdleMs: 200,
+      url: `${tenant.origin}/s`,
+      method: "GET",
+    });
     expect(await failure(res.text())).toMatchObject({ kind: "timeout", limit: 200 });
   });
 
@@ -129,7 +142,13 @@ describe("byte limits", () => {
   it("a gzip bomb stops at the decoded limit, memory stays bounded", async () => {
     tenant.handle(gzipBomb(1024 * MB));
     const { peak, baseline, result } = await peakRss(async () => {
-      const res = await hardenedFetch({ ...base, timeoutMs: 20_000, maxBodyBytes: 8 * MB, url: `${tenant.origin}/bomb`, method: "GET" });
+      const res = await hardenedFetch({
+        ...base,
+        timeoutMs: 20_000,
+        maxBodyBytes: 8 * MB,
+        url: `${tenant.origin}/bomb`,
+        method: "GET",
+      });
       return res.text();
     });
     expect(result.status).toBe("rejected");

@@ -13,7 +13,7 @@ describe("Redactor: known secrets", () => {
       secret,
       encodeURIComponent(secret),
       new URLSearchParams({ v: secret }).toString().slice(2),
-      's3cr&amp;t &quot;x&quot;+/ y&lt;z&gt;',
+      "s3cr&amp;t &quot;x&quot;+/ y&lt;z&gt;",
       JSON.stringify(secret).slice(1, -1),
     ];
     for (const f of forms) expect(r.redact(`before ${f} after`)).toBe("before [REDACTED] after");

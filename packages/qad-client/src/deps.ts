@@ -1,4 +1,13 @@
-import { type Clock, type FetchLike, type Logger, realSleep, resolveFetch, type Sleep, silentLogger, systemClock } from "@ml/http-kernel";
+import {
+  type Clock,
+  type FetchLike,
+  type Logger,
+  realSleep,
+  resolveFetch,
+  type Sleep,
+  silentLogger,
+  systemClock,
+} from "@ml/http-kernel";
 
 export type { Clock, FetchLike, Logger, Sleep } from "@ml/http-kernel";
 export { realSleep, silentLogger };

@@ -165,7 +165,9 @@ export function answer(status: number, body: string, contentType = "application/
 }
 
 /** Peak RSS sampled every 5 ms while `run` runs, in bytes, and what `run` settled with. */
-export async function peakRss<T>(run: () => Promise<T>): Promise<{ peak: number; baseline: number; result: PromiseSettledResult<T> }> {
+export async function peakRss<T>(
+  run: () => Promise<T>,
+): Promise<{ peak: number; baseline: number; result: PromiseSettledResult<T> }> {
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   const t = setInterval(() => {

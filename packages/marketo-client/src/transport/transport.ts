@@ -125,7 +125,6 @@ function outcomeOf(error: unknown): Outcome {
   return ((error as Record<symbol, unknown> | undefined)?.[BOUND] as Outcome | undefined) ?? "unknown";
 }
 
-
 interface Prepared {
   url: string;
   method: string;
@@ -408,13 +407,16 @@ export class Transport {
       switch (error.kind) {
         case "timeout":
           return mark(
-            new MarketoTimeoutError(redact(`${label} timed out (no complete answer within ${error.limit} ms)${maybe}`), {
-              code: "TIMEOUT",
-              retryable: true,
-              request,
-              timeoutMs: error.limit,
-              cause: error,
-            }),
+            new MarketoTimeoutError(
+              redact(`${label} timed out (no complete answer within ${error.limit} ms)${maybe}`),
+              {
+                code: "TIMEOUT",
+                retryable: true,
+                request,
+                timeoutMs: error.limit,
+                cause: error,
+              },
+            ),
             outcome,
           );
         case "too_large":

@@ -7,16 +7,6 @@
  */
 import { inspect } from "node:util";
 import {
-  isMarketoError,
-  MarketoClient,
-  MarketoHttpError,
-  MarketoNetworkError,
-  MarketoRedirectError,
-  MarketoResponseParseError,
-  MarketoResponseTooLargeError,
-  MarketoTimeoutError,
-} from "@ml/marketo-client";
-import {
   answer,
   gzipBomb,
   type HostileHandler,
@@ -30,6 +20,16 @@ import {
   startHostileServer,
   trickle,
 } from "@ml/http-kernel/testing";
+import {
+  isMarketoError,
+  MarketoClient,
+  MarketoHttpError,
+  MarketoNetworkError,
+  MarketoRedirectError,
+  MarketoResponseParseError,
+  MarketoResponseTooLargeError,
+  MarketoTimeoutError,
+} from "@ml/marketo-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 const SECRET = "mk-secret-7f3a91c2";
@@ -109,24 +109,32 @@ const writeCompany = (mk: MarketoClient) =>
   mk.companies.sync({ action: "createOrUpdate", input: [{ externalCompanyId: "C-1", company: "Acme" }] });
 
 describe("redirects to another origin are never followed", () => {
-  it.each([301, 302, 303, 307, 308])("HTTP %i on a company write: typed error, nothing reaches the other origin", async (status) => {
-    serve(redirectTo(status, `${attacker.origin}/rest/v1/companies/sync.json`));
-    const { mk, logs } = client();
-    const e = await settlesTyped(() => writeCompany(mk), logs);
-    expect(e).toBeInstanceOf(MarketoRedirectError);
-    expect(e).toMatchObject({ code: "REDIRECT", status, targetOrigin: attacker.origin, retryable: false });
-    expect(tenant.seen.some((r) => r.method === "POST" && r.url.includes("/v1/companies.json") && r.body.includes("C-1"))).toBe(true);
-    expect(attacker.seen).toEqual([]);
-  });
+  it.each([301, 302, 303, 307, 308])(
+    "HTTP %i on a company write: typed error, nothing reaches the other origin",
+    async (status) => {
+      serve(redirectTo(status, `${attacker.origin}/rest/v1/companies/sync.json`));
+      const { mk, logs } = client();
+      const e = await settlesTyped(() => writeCompany(mk), logs);
+      expect(e).toBeInstanceOf(MarketoRedirectError);
+      expect(e).toMatchObject({ code: "REDIRECT", status, targetOrigin: attacker.origin, retryable: false });
+      expect(
+        tenant.seen.some((r) => r.method === "POST" && r.url.includes("/v1/companies.json") && r.body.includes("C-1")),
+      ).toBe(true);
+      expect(attacker.seen).toEqual([]);
+    },
+  );
 
-  it.each([301, 302, 303, 307, 308])("HTTP %i on the token request: the client_secret is not re-posted", async (status) => {
-    serve(answer(200, "{}"), redirectTo(status, `${attacker.origin}/identity/oauth/token`));
-    const { mk, logs } = client();
-    const e = await settlesTyped(() => describeLeads(mk), logs);
-    expect(e).toBeInstanceOf(MarketoRedirectError);
-    expect(e).toMatchObject({ targetOrigin: attacker.origin });
-    expect(attacker.seen).toEqual([]);
-  });
+  it.each([301, 302, 303, 307, 308])(
+    "HTTP %i on the token request: the client_secret is not re-posted",
+    async (status) => {
+      serve(answer(200, "{}"), redirectTo(status, `${attacker.origin}/identity/oauth/token`));
+      const { mk, logs } = client();
+      const e = await settlesTyped(() => describeLeads(mk), logs);
+      expect(e).toBeInstanceOf(MarketoRedirectError);
+      expect(e).toMatchObject({ targetOrigin: attacker.origin });
+      expect(attacker.seen).toEqual([]);
+    },
+  );
 
   it.each([301, 302, 307])("HTTP %i on a read: no bearer token goes to the other origin", async (status) => {
     serve(redirectTo(status, `${attacker.origin}/rest/v1/companies/describe.json`));
@@ -202,7 +210,9 @@ describe("broken answers", () => {
   });
 
   it("an HTML error page echoing the token: an HTTP error whose snippet is redacted", async () => {
-    serve(answer(502, `<html><body>Bad gateway for Bearer ${TOKEN} client_secret=${SECRET}</body></html>`, "text/html"));
+    serve(
+      answer(502, `<html><body>Bad gateway for Bearer ${TOKEN} client_secret=${SECRET}</body></html>`, "text/html"),
+    );
     const { mk, logs } = client();
     const e = await settlesTyped(() => describeLeads(mk), logs);
     expect(e).toBeInstanceOf(MarketoHttpError);
@@ -225,6 +235,9 @@ describe("broken answers", () => {
     const e = await settlesTyped(() => describeLeads(mk), []);
     expect(e).toBeInstanceOf(MarketoNetworkError);
     expect((e as Error).message).toContain("ECONNREFUSED");
-    expect((e as Error & { cause: unknown }).cause).toMatchObject({ name: "HttpKernelError", causeCode: "ECONNREFUSED" });
+    expect((e as Error & { cause: unknown }).cause).toMatchObject({
+      name: "HttpKernelError",
+      causeCode: "ECONNREFUSED",
+    });
   });
 });

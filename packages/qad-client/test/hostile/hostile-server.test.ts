@@ -131,9 +131,12 @@ async function settlesTyped(call: () => Promise<unknown>, logs: string[]): Promi
   );
   expect(performance.now() - started).toBeLessThan(DEADLINE + 1_000 + (LONG_HOSTILE ? 60_000 : 4_000));
   expect(isQadError(e)).toBe(true);
-  const shown = [inspect(e, { showHidden: true, depth: 10 }), JSON.stringify(e), String((e as Error).stack), ...logs].join(
-    "\n",
-  );
+  const shown = [
+    inspect(e, { showHidden: true, depth: 10 }),
+    JSON.stringify(e),
+    String((e as Error).stack),
+    ...logs,
+  ].join("\n");
   for (const secret of [PASSWORD, SECRET, TOKEN, REFRESH]) expect(shown).not.toContain(secret);
   return e;
 }
@@ -141,15 +144,18 @@ async function settlesTyped(call: () => Promise<unknown>, logs: string[]): Promi
 describe("redirects to another origin are never followed", () => {
   const codes = [301, 302, 303, 307, 308];
 
-  it.each(codes)("HTTP %i on the password grant: no password, no secret, no request reaches the other origin", async (status) => {
-    serve(answer(200, "{}"), redirectTo(status, `${attacker.origin}/oauth/token`));
-    const { call, logs } = client("password");
-    const e = await settlesTyped(call, logs);
-    expect(e).toBeInstanceOf(QadRedirectError);
-    expect(e).toMatchObject({ code: "redirect", status, targetOrigin: attacker.origin, retryable: false });
-    expect(tenant.seen.some((r) => r.body.includes("grant_type=password"))).toBe(true);
-    expect(attacker.seen).toEqual([]);
-  });
+  it.each(codes)(
+    "HTTP %i on the password grant: no password, no secret, no request reaches the other origin",
+    async (status) => {
+      serve(answer(200, "{}"), redirectTo(status, `${attacker.origin}/oauth/token`));
+      const { call, logs } = client("password");
+      const e = await settlesTyped(call, logs);
+      expect(e).toBeInstanceOf(QadRedirectError);
+      expect(e).toMatchObject({ code: "redirect", status, targetOrigin: attacker.origin, retryable: false });
+      expect(tenant.seen.some((r) => r.body.includes("grant_type=password"))).toBe(true);
+      expect(attacker.seen).toEqual([]);
+    },
+  );
 
   it.each(codes)("HTTP %i on the session login: the password is not re-posted", async (status) => {
     serve(answer(200, "{}"), redirectTo(status, `${attacker.origin}/api/qracore/login`));
@@ -176,13 +182,16 @@ describe("redirects to another origin are never followed", () => {
 
 describe("one deadline over headers and body", () => {
   const every = LONG_HOSTILE ? 1_000 : 50;
-  it.each<Kind>(["password", "qxtend"])("a body trickling one byte at a time ends at the deadline (%s)", async (kind) => {
-    serve(trickle(every, kind === "qxtend" ? "text/xml" : "application/json"));
-    const { call, logs } = client(kind);
-    const e = await settlesTyped(call, logs);
-    expect(e).toBeInstanceOf(QadTimeoutError);
-    expect(e).toMatchObject({ retryable: true, timeoutMs: DEADLINE });
-  });
+  it.each<Kind>(["password", "qxtend"])(
+    "a body trickling one byte at a time ends at the deadline (%s)",
+    async (kind) => {
+      serve(trickle(every, kind === "qxtend" ? "text/xml" : "application/json"));
+      const { call, logs } = client(kind);
+      const e = await settlesTyped(call, logs);
+      expect(e).toBeInstanceOf(QadTimeoutError);
+      expect(e).toMatchObject({ retryable: true, timeoutMs: DEADLINE });
+    },
+  );
 
   it("a token endpoint trickling its body ends at the deadline", async () => {
     serve(answer(200, "{}"), trickle(every));
