@@ -2,7 +2,8 @@ import { defineConfig } from "tsup";
 import { preset } from "../../scripts/tsup-preset.js";
 
 // Built against the sibling packages' published output (dist), not their sources. Database drivers and pg-boss are
-// optional peer dependencies: each subpath imports only its own.
+// optional peer dependencies: each subpath imports only its own. The private HTTP kernel (runtime defaults) is
+// compiled in, like in the clients.
 export default defineConfig(
   preset(
     {
@@ -12,6 +13,7 @@ export default defineConfig(
       fleet: "src/fleet/index.ts",
       testing: "src/testing/index.ts",
     },
-    [/^@ml\//, "better-sqlite3", "pg", "pg-boss"],
+    [/^@ml\/(?!http-kernel)/, "better-sqlite3", "pg", "pg-boss"],
+    [/^@ml\/http-kernel/],
   ).map((o) => ({ ...o, tsconfig: "tsconfig.build.json" })),
 );

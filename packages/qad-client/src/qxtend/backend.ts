@@ -1,3 +1,4 @@
+import { Redactor } from "@ml/http-kernel";
 import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
 import {
   QadAbortError,
@@ -114,20 +115,14 @@ function contextEntries(o: ResolvedQxtendOptions): QxtendContextEntry[] {
   return named.filter(([, v]) => v !== undefined).map(([name, v]) => ({ name, value: String(v) }));
 }
 
+/**
+ * The QXtend redactor: the password (also XML-escaped, URL- and JSON-encoded) and the kernel's pattern rules
+ * (`<password>…</password>`, `password=…`, `Bearer …`), applied to everything taken from an answer.
+ */
 function makeRedactor(secrets: readonly (string | undefined)[]): (text: string) => string {
-  const forms = new Set<string>();
-  for (const s of secrets) {
-    if (!s) continue;
-    forms.add(s);
-    // The secret as it would appear escaped inside XML text.
-    forms.add(s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;"));
-  }
-  const list = [...forms].sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const f of list) out = out.split(f).join("[redacted]");
-    return out;
-  };
+  const redactor = new Redactor({ marker: "[redacted]" });
+  for (const s of secrets) redactor.add(s);
+  return (text) => redactor.redact(text);
 }
 
 /**
