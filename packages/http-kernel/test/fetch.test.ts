@@ -30,7 +30,7 @@ afterAll(async () => {
 
 const base = {
   fetch: (i: string | URL | Request, init?: RequestInit) => fetch(i, init),
-  timeoutMs: 2_000,
+  timeoutMs: 10_000,
   maxBodyBytes: MB,
 };
 
