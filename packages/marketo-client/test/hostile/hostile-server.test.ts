@@ -224,6 +224,16 @@ describe("broken answers", () => {
     expect((e as MarketoHttpError).bodySnippet).toContain("[REDACTED]");
   });
 
+  it("an envelope error keeps no token, not even under a hidden symbol (util.inspect showHidden)", async () => {
+    serve(
+      answer(200, JSON.stringify({ success: false, requestId: "r1", errors: [{ code: "603", message: "denied" }] })),
+    );
+    const { mk, logs } = client();
+    const e = await settlesTyped(() => describeLeads(mk), logs);
+    expect(e).toMatchObject({ code: "603" });
+    expect(Object.getOwnPropertySymbols(e).map((k) => String((e as Record<symbol, unknown>)[k]))).not.toContain(TOKEN);
+  });
+
   it("a refused connection: a typed network error naming ECONNREFUSED, with a plain cause", async () => {
     const gone = await startHostileServer();
     const origin = gone.origin;
