@@ -60,8 +60,11 @@ export interface HardenedResponse {
   readonly url: string;
   /** The bounded body stream (null for a body-less answer). Errors are {@link HttpKernelError}s. */
   readonly body: ReadableStream<Uint8Array> | null;
-  /** Reads the whole body as UTF-8 text, within the deadline and the byte limit. */
-  text(): Promise<string>;
+  /**
+   * Reads the whole body as UTF-8 text, within the deadline and the byte limit (or the lower `maxBytes`, e.g. for a
+   * JSON answer on a streaming download).
+   */
+  text(maxBytes?: number): Promise<string>;
   /** Drops the body and frees the connection. */
   cancel(): Promise<void>;
   /** The answer as a `Response` whose body is the bounded stream. */
@@ -247,13 +250,23 @@ export async function hardenedFetch(req: HardenedRequest): Promise<HardenedRespo
     headers,
     url: answered,
     body: stream,
-    async text() {
+    async text(maxBytes?: number) {
       if (stream === null) return "";
+      const limit = Math.min(maxBytes ?? req.maxBodyBytes, req.maxBodyBytes);
       const chunks: Uint8Array[] = [];
+      let total = 0;
       const reader = stream.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        total += value.byteLength;
+        if (total > limit) {
+          await reader.cancel().catch(() => {});
+          throw new HttpKernelError("too_large", `${method} ${host}: the answer is over the limit of ${limit} bytes`, {
+            host,
+            limit,
+          });
+        }
         chunks.push(value);
       }
       return Buffer.concat(chunks).toString("utf8");

@@ -178,3 +178,11 @@ describe("network failures: plain summaries", () => {
     expect(bad).toMatchObject({ kind: "network", causeCode: "BAD_PORT", maybeSent: false });
   });
 });
+
+describe("text() with a lower limit", () => {
+  it("a streaming request reads a JSON answer with the lower limit", async () => {
+    tenant.handle(hugeBody(4 * MB));
+    const res = await hardenedFetch({ ...base, maxBodyBytes: 64 * MB, url: `${tenant.origin}/j`, method: "GET" });
+    expect(await failure(res.text(MB))).toMatchObject({ kind: "too_large", limit: MB });
+  });
+});

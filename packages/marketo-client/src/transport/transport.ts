@@ -345,7 +345,9 @@ export class Transport {
         answeredAt = runtime.clock.now();
       }
       const type = response.headers.get("content-type") ?? "";
-      const text = readBody || /json/i.test(type) || !response.ok ? await response.text() : undefined;
+      // On a streaming (file) call, a JSON or error answer is still read with the JSON limit, not the file limit.
+      const text =
+        readBody || /json/i.test(type) || !response.ok ? await response.text(this.#o.maxResponseBytes) : undefined;
       // Close the gate BEFORE this slot is released, or a queued call would slip out between the two.
       const limited = limitCode(text);
       if (limited === "607") {
