@@ -76,6 +76,8 @@ function client(options: { maxResponseBytes?: number; timeoutMs?: number } = {})
   const log = (obj: object, msg?: string) => logs.push(`${msg ?? ""} ${inspect(obj, { depth: 10, showHidden: true })}`);
   const mk = new MarketoClient({
     baseUrls: { rest: `${tenant.origin}/rest`, identity: `${tenant.origin}/identity`, bulk: `${tenant.origin}/bulk` },
+    allowHttp: true,
+    network: { allowLoopback: true },
     clientId: "cid-hostile",
     clientSecret: SECRET,
     usageSync: false,
@@ -240,6 +242,8 @@ describe("broken answers", () => {
     await gone.close();
     const mk = new MarketoClient({
       baseUrls: { rest: `${origin}/rest`, identity: `${tenant.origin}/identity`, bulk: `${origin}/bulk` },
+      allowHttp: true,
+      network: { allowLoopback: true },
       clientId: "cid",
       clientSecret: SECRET,
       usageSync: false,

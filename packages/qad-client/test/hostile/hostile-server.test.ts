@@ -83,6 +83,7 @@ function client(kind: Kind = "password", extra: Partial<QadClientOptions> = {}) 
   const common = {
     tenantUrl: `${tenant.origin}/clouderp`,
     allowHttp: true,
+    network: { allowLoopback: true },
     allowedPaths: [PATH],
     restProbePath: false as const,
     token: { securityControlPath: false as const },
