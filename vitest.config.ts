@@ -7,7 +7,7 @@ const src = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@ml\/http-kernel\/testing$/, replacement: src("http-kernel/src/testing/hostile-server.ts") },
+      { find: /^@ml\/http-kernel\/testing$/, replacement: src("http-kernel/src/testing/index.ts") },
       { find: /^@ml\/http-kernel$/, replacement: src("http-kernel/src/index.ts") },
       { find: /^@ml\/marketo-client\/testing$/, replacement: src("marketo-client/src/testing/index.ts") },
       { find: /^@ml\/marketo-client$/, replacement: src("marketo-client/src/index.ts") },

@@ -1,7 +1,7 @@
+import { collect, manualClock } from "@ml/http-kernel/testing";
 import { type Customer, type Logger, QadAuthError, QadClient } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { manualClock } from "./support/manual-clock.js";
 
 let sim: QadSimulator | undefined;
 afterEach(async () => {
@@ -15,17 +15,11 @@ function capturingLogger(): Logger & { lines: string[] } {
   return { lines, debug: log, info: log, warn: log, error: log };
 }
 
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
 describe("auth", () => {
   it("password grant: POST oauth/token with the form QAD uses, then Bearer", async () => {
     sim = await startQadSimulator({ customers: 5 });
     const qad = new QadClient({ ...sim.clientOptions });
-    expect(await all(qad.customers.list())).toHaveLength(5);
+    expect(await collect(qad.customers.list())).toHaveLength(5);
     const insp = sim.inspect();
     expect(insp.authCalls).toBe(1);
     expect(insp.lastRequestByPath["oauth/token"]?.headers["content-type"]).toBe("application/x-www-form-urlencoded");
@@ -40,12 +34,12 @@ describe("auth", () => {
       ...sim.clientOptions,
       auth: { kind: "clientCredentials", clientId: c.clientId, clientSecret: c.clientSecret },
     });
-    expect(await all(viaCc.customers.list())).toHaveLength(3);
+    expect(await collect(viaCc.customers.list())).toHaveLength(3);
     const viaSession = new QadClient({
       ...sim.clientOptions,
       auth: { kind: "session", username: c.username, password: c.password },
     });
-    expect(await all(viaSession.customers.list())).toHaveLength(3);
+    expect(await collect(viaSession.customers.list())).toHaveLength(3);
     expect(sim.inspect().requestsByPath["api/qracore/login"]).toBe(1);
 
     // A provider that logs in itself (e.g. a vault): the client asks again with forceRefresh after a 401.
@@ -81,9 +75,9 @@ describe("auth", () => {
         },
       },
     });
-    expect(await all(viaProvider.customers.list())).toHaveLength(3);
+    expect(await collect(viaProvider.customers.list())).toHaveLength(3);
     sim.expireSessions();
-    expect(await all(viaProvider.customers.list())).toHaveLength(3);
+    expect(await collect(viaProvider.customers.list())).toHaveLength(3);
     expect(calls).toEqual([false, true]);
   });
 
@@ -122,12 +116,12 @@ describe("auth", () => {
     const clock = manualClock();
     sim = await startQadSimulator({ customers: 3, clock, tokenTtlMs: 10 * 60_000 });
     const qad = new QadClient({ ...sim.clientOptions, clock, token: { refreshMarginMs: 60_000 } });
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     clock.advance(8 * 60_000); // still valid, outside the margin
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     expect(sim.inspect().authCalls).toBe(1);
     clock.advance(90_000); // 9.5 minutes: inside the 60 s margin → renewed early
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     const insp = sim.inspect();
     expect(insp.authCalls).toBe(2);
     expect(insp.unauthorized).toBe(0);
@@ -137,15 +131,15 @@ describe("auth", () => {
     const clock = manualClock();
     sim = await startQadSimulator({ customers: 3, clock, tokenTtlMs: 10 * 60_000 });
     const qad = new QadClient({ ...sim.clientOptions, clock });
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     clock.advance(10 * 60_000);
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     expect(sim.inspect().tokenGrants).toEqual({ password: 1, refresh_token: 1 });
     const form = sim.inspect().lastRequestByPath["oauth/token"]!;
     expect(form.headers["content-type"]).toBe("application/x-www-form-urlencoded");
     // The server purges sessions and refresh tokens: the refresh grant fails (400), the password grant follows.
     sim.expireSessions({ refreshTokens: true });
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     expect(sim.inspect().tokenGrants).toEqual({ password: 2, refresh_token: 2 });
     const { clientId, username, password } = sim.credentials;
     const noRefresh = new QadClient({
@@ -153,9 +147,9 @@ describe("auth", () => {
       clock,
       auth: { kind: "password", clientId, username, password, useRefreshToken: false },
     });
-    await all(noRefresh.customers.list());
+    await collect(noRefresh.customers.list());
     clock.advance(10 * 60_000);
-    await all(noRefresh.customers.list());
+    await collect(noRefresh.customers.list());
     expect(sim.inspect().tokenGrants).toEqual({ password: 4, refresh_token: 2 });
   });
 
@@ -163,9 +157,9 @@ describe("auth", () => {
     const clock = manualClock();
     sim = await startQadSimulator({ customers: 2, clock, tokenTtlMs: 5 * 60_000, sendExpiresIn: false });
     const qad = new QadClient({ ...sim.clientOptions, clock, token: { securityControlPath: false } });
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     clock.advance(4.5 * 60_000);
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     expect(sim.inspect()).toMatchObject({ authCalls: 2, unauthorized: 0 });
     expect(sim.inspect().requestsByPath["api/qracore/securityControl"]).toBeUndefined();
   });
@@ -180,13 +174,13 @@ describe("auth", () => {
       tokenFormat: "opaque",
     });
     const qad = new QadClient({ ...sim.clientOptions, clock });
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     expect(sim.inspect().requestsByPath["api/qracore/securityControl"]).toBe(1);
     clock.advance(18 * 60_000);
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     expect(sim.inspect().authCalls).toBe(1);
     clock.advance(90_000); // 19.5 of 20 minutes: renewed early
-    await all(qad.customers.list());
+    await collect(qad.customers.list());
     expect(sim.inspect()).toMatchObject({ authCalls: 2, unauthorized: 0 });
   });
 
@@ -216,7 +210,7 @@ describe("auth", () => {
         password,
       },
     });
-    const err = await all(qad.customers.list()).catch((e: unknown) => e);
+    const err = await collect(qad.customers.list()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QadAuthError);
     const dump = JSON.stringify({
       err,

@@ -1,3 +1,4 @@
+import { collect } from "@ml/http-kernel/testing";
 import {
   isQadError,
   QadClient,
@@ -12,12 +13,6 @@ import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
 describe("QAD error envelopes over the simulator", () => {
   let sim: QadSimulator;
   beforeAll(async () => {
@@ -30,7 +25,7 @@ describe("QAD error envelopes over the simulator", () => {
 
   it("HTTP 200 with submitResult.success=false → QadSubmitError with the field errors", async () => {
     sim.faults.inject({ kind: "submitFailure", path: "api/qracore/browses" });
-    const err = await all(client().customers.list()).catch((e: unknown) => e);
+    const err = await collect(client().customers.list()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QadSubmitError);
     expect(err).toMatchObject({ code: "submit", retryable: false, status: 200 });
     expect((err as QadSubmitError).errors).toEqual([
@@ -41,7 +36,7 @@ describe("QAD error envelopes over the simulator", () => {
   it("errors[] with code 403 → QadPermissionError (not retried)", async () => {
     sim.faults.inject({ kind: "forbidden", path: "api/qracore/browses", times: 5 });
     const before = sim.inspect().requestsByPath["api/qracore/browses"] ?? 0;
-    const err = await all(client().customers.list()).catch((e: unknown) => e);
+    const err = await collect(client().customers.list()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QadPermissionError);
     expect(err).toMatchObject({ code: "permission", status: 403, retryable: false });
     expect((err as QadPermissionError).errors[0]).toEqual({ severity: 1, code: "403", message: "Access is denied" });
@@ -50,17 +45,17 @@ describe("QAD error envelopes over the simulator", () => {
 
   it("errors[] 403 inside an HTTP 200 is a permission error too", async () => {
     sim.faults.inject({ kind: "forbidden", status: 200, path: "api/qracore/browses" });
-    await expect(all(client().customers.list())).rejects.toBeInstanceOf(QadPermissionError);
+    await expect(collect(client().customers.list())).rejects.toBeInstanceOf(QadPermissionError);
   });
 
   it("a wrong workspace is refused by the instance → QadPermissionError", async () => {
     const qad = new QadClient({ ...sim.clientOptions, workspaceId: "99XX_99XXCO" });
-    await expect(all(qad.customers.list())).rejects.toBeInstanceOf(QadPermissionError);
+    await expect(collect(qad.customers.list())).rejects.toBeInstanceOf(QadPermissionError);
   });
 
   it("an HTML login page instead of JSON → QadResponseParseError", async () => {
     sim.faults.inject({ kind: "html", path: "api/qracore/browses" });
-    const err = await all(client().customers.list()).catch((e: unknown) => e);
+    const err = await collect(client().customers.list()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QadResponseParseError);
     expect((err as QadResponseParseError).contentType).toMatch(/html/);
     expect((err as QadResponseParseError).bodySnippet).toContain("QAD Login");
@@ -68,7 +63,7 @@ describe("QAD error envelopes over the simulator", () => {
 
   it("5xx is retried and the list completes", async () => {
     sim.faults.inject({ kind: "serverError", path: "api/qracore/browses", times: 2 });
-    const rows = await all(client().customers.list());
+    const rows = await collect(client().customers.list());
     expect(rows).toHaveLength(30);
     expect(sim.faults.served.serverError).toBeGreaterThanOrEqual(2);
   });
@@ -77,7 +72,7 @@ describe("QAD error envelopes over the simulator", () => {
     sim.faults.inject({ kind: "serverError", status: 502, path: "api/qracore/browses", times: 10 });
     const qad = new QadClient({ ...sim.clientOptions, retry: { maxRetries: 2 }, sleep: async () => {} });
     const before = sim.inspect().requestsByPath["api/qracore/browses"] ?? 0;
-    const err = await all(qad.customers.list()).catch((e: unknown) => e);
+    const err = await collect(qad.customers.list()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QadHttpError);
     expect(err).toMatchObject({ status: 502, retryable: true, code: "http" });
     expect((sim.inspect().requestsByPath["api/qracore/browses"] ?? 0) - before).toBe(3);
@@ -264,7 +259,7 @@ describe("transport failures over the simulator", () => {
     try {
       sim.faults.inject({ kind: "connectionReset", path: "api/qracore/browses", times: 2 });
       const qad = new QadClient({ ...sim.clientOptions, pageSize: 10, sleep: async () => {} });
-      const rows = await all(qad.customers.list());
+      const rows = await collect(qad.customers.list());
       expect(rows).toHaveLength(40);
       expect(sim.faults.served.connectionReset).toBe(2);
     } finally {

@@ -1,13 +1,8 @@
+import { collect } from "@ml/http-kernel/testing";
 import { encodeFilter, QadClient, QadConfigError, QadPagingError, where } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { decodeFilter } from "../src/browse/filter.js";
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 describe("browse filter builder", () => {
   it("encodes the field,op,value,literal grammar", () => {
@@ -48,7 +43,7 @@ describe("browse paging over the simulator", () => {
       pageSize: 20,
       entities: { customers: { contactsBrowseId: false } },
     });
-    const rows = await all(qad.customers.list());
+    const rows = await collect(qad.customers.list());
     expect(rows).toHaveLength(45);
     expect(rows.every((c) => c.contacts.length === 0)).toBe(true); // contacts join disabled
     const insp = sim.inspect();
@@ -71,7 +66,7 @@ describe("browse paging over the simulator", () => {
   it("an empty first page contradicted by totalCount → QadPagingError(empty_first_page)", async () => {
     sim.faults.inject({ kind: "emptyPage" });
     const qad = new QadClient({ ...sim.clientOptions });
-    const err = await all(qad.customers.list()).catch((e: unknown) => e);
+    const err = await collect(qad.customers.list()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QadPagingError);
     expect((err as QadPagingError).reason).toBe("empty_first_page");
     expect((err as Error).message).toMatch(/totalCount says 45/);
@@ -81,12 +76,12 @@ describe("browse paging over the simulator", () => {
   it("a misconfigured first pageAction is caught the same way", async () => {
     const bad = new QadClient({ ...sim.clientOptions, browse: { firstPageAction: "start" } });
     // The simulator (like QAD) pages only from pageAction=first; "start" yields nothing on page 1.
-    await expect(all(bad.customers.list())).rejects.toBeInstanceOf(QadPagingError);
+    await expect(collect(bad.customers.list())).rejects.toBeInstanceOf(QadPagingError);
   });
 
   it("a truly empty result is fine (totalCount 0)", async () => {
     const qad = new QadClient({ ...sim.clientOptions });
-    const rows = await all(qad.customers.list({ modifiedSince: { date: "2099-01-01", time: 0 } }));
+    const rows = await collect(qad.customers.list({ modifiedSince: { date: "2099-01-01", time: 0 } }));
     expect(rows).toEqual([]);
     expect(sim.inspect().requestsByPath["api/qracore/browses/totalCount"]).toBe(1);
   });
@@ -94,7 +89,7 @@ describe("browse paging over the simulator", () => {
   it("a page cap stops a runaway read with QadPagingError(page_cap)", async () => {
     sim.faults.inject({ kind: "endlessPaging", times: 1000 });
     const qad = new QadClient({ ...sim.clientOptions, pageSize: 10, browse: { maxPages: 6 } });
-    const err = await all(qad.customers.list()).catch((e: unknown) => e);
+    const err = await collect(qad.customers.list()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QadPagingError);
     expect((err as QadPagingError).reason).toBe("page_cap");
     expect(sim.inspect().requestsByPath["api/qracore/browses"]).toBeLessThanOrEqual(6 * 2);
@@ -104,12 +99,12 @@ describe("browse paging over the simulator", () => {
     "modifiedSince (%s filter) returns exactly the rows at/after the instant",
     async (sinceFilter) => {
       const qad = new QadClient({ ...sim.clientOptions, sinceFilter });
-      const everything = await all(qad.customers.list());
+      const everything = await collect(qad.customers.list());
       const pivot = everything
         .map((c) => c.lastModified)
         .sort((a, b) => (a.date === b.date ? a.time - b.time : a.date < b.date ? -1 : 1))[20]!;
       sim.resetInspection();
-      const rows = await all(qad.customers.list({ modifiedSince: pivot }));
+      const rows = await collect(qad.customers.list({ modifiedSince: pivot }));
       const after = (c: (typeof everything)[number]) =>
         c.lastModified.date > pivot.date || (c.lastModified.date === pivot.date && c.lastModified.time >= pivot.time);
       const key = (c: (typeof everything)[number]) => c.customerCode;

@@ -1,3 +1,4 @@
+import { manualClock } from "@ml/http-kernel/testing";
 import {
   isQadInvalidRecord,
   type QadCheckpoint,
@@ -8,7 +9,6 @@ import {
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { isCalendarDate, isValidInstant, minusSeconds } from "../src/polling/checkpoint.js";
-import { manualClock } from "./support/manual-clock.js";
 
 let sim: QadSimulator | undefined;
 afterEach(async () => {

@@ -1,3 +1,4 @@
+import { collect, manualClock } from "@ml/http-kernel/testing";
 import {
   type Customer,
   isQadInvalidRecord,
@@ -15,7 +16,6 @@ import { compareInstants, minusSeconds, type QadInstant } from "../src/polling/c
 import { DeliveredKeys } from "../src/polling/delivered.js";
 import { generateCustomer, instantOf } from "../src/testing/generate.js";
 import { seededRandom } from "../src/testing/random.js";
-import { manualClock } from "./support/manual-clock.js";
 
 let sim: QadSimulator | undefined;
 afterEach(async () => {
@@ -299,12 +299,6 @@ function customersOver30Days(n: number, now: number, seed = 3): Customer[] {
   return out;
 }
 
-async function drain<T>(p: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of p) out.push(x);
-  return out;
-}
-
 describe("incremental polling keeps memory bounded, never emitting a row twice", () => {
   const now = Date.parse("2026-03-02T09:00:00Z");
 
@@ -319,7 +313,7 @@ describe("incremental polling keeps memory bounded, never emitting a row twice",
       return k;
     });
     const poll = createPoll("customers", async () => backend, undefined, { pageSize: 100, now: () => now });
-    const got = await drain(poll);
+    const got = await collect(poll);
     const keys = got.map((c) => keyOf(c));
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.sort()).toEqual(rows.map((c) => `SS1/${c.customerCode}`).sort());
@@ -332,7 +326,7 @@ describe("incremental polling keeps memory bounded, never emitting a row twice",
     const rows = customersOver30Days(5_000, now, 9);
     const { backend } = shiftingBackend(rows, () => 37);
     const first = createPoll("customers", async () => backend, undefined, { pageSize: 50, now: () => now });
-    expect(await drain(first)).toHaveLength(rows.length);
+    expect(await collect(first)).toHaveLength(rows.length);
     const cp = JSON.parse(JSON.stringify(first.checkpoint())) as QadCheckpoint;
     // The newest stamp is the high-water mark; `seen` is every row at or after it minus 900 s, nothing else.
     const newest = rows.map((c) => c.lastModified as QadInstant).reduce((a, b) => (compareInstants(a, b) >= 0 ? a : b));
@@ -344,16 +338,16 @@ describe("incremental polling keeps memory bounded, never emitting a row twice",
 
     // Unchanged source: the window is re-read (with shifts) and skipped.
     const again = createPoll("customers", async () => backend, cp, { pageSize: 2, now: () => now });
-    expect(await drain(again)).toEqual([]);
+    expect(await collect(again)).toEqual([]);
     expect(again.stats.skippedDuplicates).toBeGreaterThanOrEqual(inWindow.length);
     // One edit, a second later: only it comes back, once, even though pages shift under it.
     const edited = { ...rows[4_321]!, name: "Edited", lastModified: instantOf(now + 1000), concurrencyHash: "e1" };
     const rows2 = rows.map((c, i) => (i === 4_321 ? edited : c));
     const { backend: b2 } = shiftingBackend(rows2, () => 1);
     const third = createPoll("customers", async () => b2, again.checkpoint(), { pageSize: 2, now: () => now + 2000 });
-    expect((await drain(third)).map((c) => keyOf(c))).toEqual([`SS1/${edited.customerCode}`]);
+    expect((await collect(third)).map((c) => keyOf(c))).toEqual([`SS1/${edited.customerCode}`]);
     const fourth = createPoll("customers", async () => b2, third.checkpoint(), { pageSize: 2, now: () => now + 3000 });
-    expect(await drain(fourth)).toEqual([]);
+    expect(await collect(fourth)).toEqual([]);
   });
 
   it("holds the window and the last pages, not every key read", () => {

@@ -1,4 +1,5 @@
 import { type AddressInfo, createServer } from "node:net";
+import { collect } from "@ml/http-kernel/testing";
 import { type Customer, QadAuthError, QadClient, QadConfigError, type QadInvalidRecord } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,30 +10,24 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
 describe("protocol selection", () => {
   it("sim.clientOptions just works and defaults to REST", async () => {
     const qad = new QadClient({ ...sim.clientOptions });
     expect(await qad.protocol()).toBe("rest");
-    expect(await all(qad.customers.list())).toHaveLength(30);
+    expect(await collect(qad.customers.list())).toHaveLength(30);
   });
 
   it("protocol qxtend reads the same customers through the SOAP face", async () => {
     const qad = new QadClient({ ...sim.clientOptions, protocol: "qxtend" });
     expect(await qad.protocol()).toBe("qxtend");
-    const viaSoap = await all(qad.customers.list({ invalid: "emit" }));
+    const viaSoap = await collect(qad.customers.list({ invalid: "emit" }));
     expect(viaSoap).toHaveLength(30);
     expect(sim.inspect().requestsByPath["qxi/services/QdocWebService"]).toBeGreaterThan(0);
     const codes = (xs: (Customer | QadInvalidRecord)[]) => xs.map((c) => (c as Customer).customerCode);
     expect(codes(viaSoap)).toEqual(sim.data.customers().map((c) => (c as Customer).customerCode));
     // The same incremental machinery sits on top of either backend.
     const poll = qad.customers.changes(undefined, { invalid: "emit" });
-    expect(await all(poll)).toHaveLength(30);
+    expect(await collect(poll)).toHaveLength(30);
     expect(poll.checkpoint().highWater).not.toBeNull();
   });
 
@@ -51,7 +46,7 @@ describe("protocol selection", () => {
       retry: { maxRetries: 0 },
     });
     expect(await fallback.protocol()).toBe("qxtend");
-    expect(await all(fallback.customers.list({ invalid: "emit" }))).toHaveLength(30);
+    expect(await collect(fallback.customers.list({ invalid: "emit" }))).toHaveLength(30);
     // A REST face that refuses the credentials is a misconfiguration to see, not a reason to switch protocol.
     const wrong = new QadClient({
       ...sim.clientOptions,

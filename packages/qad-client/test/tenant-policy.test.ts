@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { collect } from "@ml/http-kernel/testing";
 import {
   checkPathSyntax,
   isQadError,
@@ -14,12 +15,6 @@ import {
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenantDispatcher } from "../src/tenant-dispatcher.js";
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 function refusal(url: string, network: TenantNetworkOptions = {}): QadTenantUrlError {
   try {

@@ -1,8 +1,8 @@
+import { FakeTime } from "@ml/http-kernel/testing";
 import { InMemoryLimiterStore } from "@ml/marketo-client";
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/internal/runtime.js";
 import { Limiter, type ResolvedLimits } from "../../src/limits/limiter.js";
-import { FakeTime } from "../support/fake-time.js";
 
 const limits: ResolvedLimits = {
   callsPerWindow: 10,

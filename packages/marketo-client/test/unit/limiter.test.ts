@@ -1,8 +1,8 @@
+import { FakeTime, flush } from "@ml/http-kernel/testing";
 import { InMemoryLimiterStore, MarketoQuotaExceededError } from "@ml/marketo-client";
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/internal/runtime.js";
 import { Limiter, type ResolvedLimits } from "../../src/limits/limiter.js";
-import { FakeTime, flush } from "../support/fake-time.js";
 
 const limits = (over: Partial<ResolvedLimits> = {}): ResolvedLimits => ({
   callsPerWindow: 3,

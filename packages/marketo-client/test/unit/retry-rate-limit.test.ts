@@ -1,3 +1,4 @@
+import { FakeTime, flush } from "@ml/http-kernel/testing";
 import { InMemoryLimiterStore, MarketoClient, MarketoRateLimitError } from "@ml/marketo-client";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
@@ -5,7 +6,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/internal/runtime.js";
 import { decorrelatedJitter, RateLimitBackoff } from "../../src/limits/backoff.js";
 import { Limiter, type ResolvedLimits } from "../../src/limits/limiter.js";
-import { FakeTime, flush } from "../support/fake-time.js";
 
 const limits: ResolvedLimits = {
   callsPerWindow: 100,

@@ -1,9 +1,9 @@
+import { FakeTime } from "@ml/http-kernel/testing";
 import { MarketoApiError, MarketoClient } from "@ml/marketo-client";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { backoffDelay } from "../../src/transport/retry-policy.js";
-import { FakeTime } from "../support/fake-time.js";
 
 const BASE = "http://127.0.0.1:1";
 const server = setupServer();

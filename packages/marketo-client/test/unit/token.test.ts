@@ -1,8 +1,8 @@
+import { FakeTime, flush } from "@ml/http-kernel/testing";
 import { MarketoAuthError, MarketoClient } from "@ml/marketo-client";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeTime, flush } from "../support/fake-time.js";
 
 const BASE = "http://127.0.0.1:1";
 const server = setupServer();
