@@ -15,7 +15,14 @@ export type FaultCode =
   /** HTTP 200 with an empty body. */
   | "empty"
   /** The connection is reset without an answer. */
-  | "reset";
+  | "reset"
+  /**
+   * The call is executed, then its answer is cut: headers and part of the body are sent and the socket is destroyed
+   * (a connection dropped mid-answer; the client cannot know whether a write happened).
+   */
+  | "drop"
+  /** The answer is held back `delayMs` real milliseconds (holding its concurrency slot), then served normally. */
+  | "slow";
 
 /** A fault to inject. */
 export interface FaultSpec {
@@ -34,6 +41,8 @@ export interface FaultSpec {
   method?: string;
   /** Message of an envelope fault. */
   message?: string;
+  /** Real milliseconds a `"slow"` answer is held back. @default 1000 */
+  delayMs?: number;
 }
 
 /** A registered fault. */

@@ -80,6 +80,12 @@ export interface MarketoSimulatorOptions {
   clientId?: string;
   /** @default generated */
   clientSecret?: string;
+  /**
+   * Prefix of every access token issued (`<prefix><random hex>:sim`), so a test can plant a recognisable value and
+   * look for it (or a piece of it) afterwards.
+   * @default ""
+   */
+  tokenPrefix?: string;
   /** Port to listen on (127.0.0.1 only). @default 0 (any free port) */
   port?: number;
   /** Activities scanned per activities page (pages can be short and still have more). @default 300 */
@@ -437,7 +443,7 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
     }
     const t = Date.now();
     if (!current || current.expiresAt <= t) {
-      const token = `${randomBytes(16).toString("hex")}:sim`;
+      const token = `${options.tokenPrefix ?? ""}${randomBytes(16).toString("hex")}:sim`;
       current = { token, expiresAt: t + tokenLifeRealMs };
       tokens.set(token, { expiresAt: current.expiresAt, clientId });
       stats.tokensIssued++;
@@ -455,9 +461,9 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
     };
   }
 
-  function faultResponse(spec: FaultSpec): SimResponse | "reset" {
+  function faultResponse(spec: FaultSpec): SimResponse | "reset" | "drop" | "slow" {
     const code = spec.code;
-    if (code === "reset") return "reset";
+    if (code === "reset" || code === "drop" || code === "slow") return code;
     if (code === "html") return { status: 200, headers: { "content-type": "text/html" }, body: HTML_PROXY };
     if (code === "empty") return { status: 200, headers: { "content-type": "application/json" }, body: "" };
     if (code >= 500 && code < 600) {
@@ -596,14 +602,14 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
     try {
       if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
       const fault = faults.take(method, path);
-      if (fault) {
-        const r = faultResponse(fault);
-        if (r === "reset") {
-          record(0, "reset");
-          req.socket.destroy();
-          return;
-        }
-        answer(r);
+      const faulted = fault ? faultResponse(fault) : undefined;
+      if (faulted === "slow") await new Promise((r) => setTimeout(r, fault?.delayMs ?? 1000));
+      else if (faulted === "reset") {
+        record(0, "reset");
+        req.socket.destroy();
+        return;
+      } else if (faulted !== undefined && faulted !== "drop") {
+        answer(faulted);
         return;
       }
       if (body === Symbol.for("invalid-json")) {
@@ -620,6 +626,18 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
       let r: SimResponse | undefined;
       if (path.startsWith("/bulk/")) r = await bulk.handle(simReq);
       else r = handleRest(restState, simReq);
+      if (faulted === "drop") {
+        // Executed, then the answer is cut mid-body: the client sees a broken connection after the headers.
+        const text = JSON.stringify(r?.body ?? {});
+        record(0, "drop");
+        daily.used++;
+        res.writeHead(200, {
+          "content-type": "application/json;charset=UTF-8",
+          "content-length": String(Buffer.byteLength(text)),
+        });
+        res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))), () => res.destroy());
+        return;
+      }
       answer(r ?? envelopeError(requestId(), "610", "Requested resource not found"));
     } finally {
       inFlight--;
