@@ -11,6 +11,7 @@ import { seededRandom } from "./random.js";
  * - `endlessPaging`: a browse page always says `HasMoreParams: "true"` and repeats its rows
  * - `connectionReset`: the socket is destroyed without an answer
  * - `slow`: the answer is held back `delayMs` (real time) before being served normally
+ * - `drop`: the request is served, then the answer is cut: headers and part of the body, then the socket is destroyed
  */
 export type RestFaultKind =
   | "sessionExpired"
@@ -21,7 +22,8 @@ export type RestFaultKind =
   | "emptyPage"
   | "endlessPaging"
   | "connectionReset"
-  | "slow";
+  | "slow"
+  | "drop";
 
 /** One fault to inject. */
 export interface RestFault {

@@ -45,6 +45,12 @@ export interface QadSimulatorOptions {
   sendExpiresIn?: boolean;
   /** Issue JWTs (with `exp`) or opaque tokens (the client must learn the lifetime elsewhere). @default "jwt" */
   tokenFormat?: "jwt" | "opaque";
+  /**
+   * Put this in every access and refresh token issued (a JWT's signature part starts with it), so a test can plant a
+   * recognisable value and look for it afterwards.
+   * @default ""
+   */
+  tokenPrefix?: string;
   /** Accepted credentials. @default generated test credentials */
   credentials?: Partial<QadSimCredentials>;
   /** Required `x-qad-workspace-id` (others get 403). @default "10USA_10USACO" */
@@ -211,10 +217,11 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
   const issueToken = (sub: string): { token: string; expiresAt: number } => {
     const expiresAt = now() + ttl;
     const jti = Math.floor(tokenRandom() * 2 ** 52).toString(36);
+    const prefix = options.tokenPrefix ?? "";
     const token =
       options.tokenFormat === "opaque"
-        ? `opaque-${jti}`
-        : `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ sub, exp: Math.floor(expiresAt / 1000), jti })}.sim`;
+        ? `${prefix}opaque-${jti}`
+        : `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ sub, exp: Math.floor(expiresAt / 1000), jti })}.${prefix}sim`;
     tokens.set(token, expiresAt);
     return { token, expiresAt };
   };
@@ -277,8 +284,16 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     return Buffer.concat(chunks).toString("utf8");
   }
 
+  /** Answers a `drop` fault hit: served, then cut after the headers and part of the body. */
+  const dropping = new WeakSet<ServerResponse>();
+
   function send(res: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
     const text = typeof body === "string" ? body : JSON.stringify(body);
+    if (dropping.has(res)) {
+      res.writeHead(status, { "content-type": contentType, "content-length": String(Buffer.byteLength(text)) });
+      res.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))), () => res.destroy());
+      return;
+    }
     res.writeHead(status, { "content-type": contentType, "x-request-id": `sim-${inspection.requests}` });
     res.end(text);
   }
@@ -341,7 +356,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       refreshTokens.delete(presented); // rotated: a refresh token is good once
       const sub = refreshSub ?? f.get("username") ?? credentials.clientId;
       const t = issueToken(sub);
-      const refresh = `r-${Math.floor(tokenRandom() * 2 ** 52).toString(36)}`;
+      const refresh = `${options.tokenPrefix ?? ""}r-${Math.floor(tokenRandom() * 2 ** 52).toString(36)}`;
       refreshTokens.set(refresh, sub);
       send(res, 200, {
         access_token: t.token,
@@ -384,9 +399,11 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       "forbidden",
       "connectionReset",
       "slow",
+      "drop",
     ]);
     if (fault?.kind === "slow") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
-    if (fault && fault.kind !== "slow") {
+    if (fault?.kind === "drop") dropping.add(res);
+    if (fault && fault.kind !== "slow" && fault.kind !== "drop") {
       switch (fault.kind) {
         case "sessionExpired":
           tokens.clear();
