@@ -10,8 +10,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { undot } from "../src/browse/browse.js";
 import { QadClient } from "../src/index.js";
+import { validateRow } from "../src/internal/validate.js";
 import {
   CONTACT_FIELD_DEFAULTS,
   CUSTOMER_FIELD_DEFAULTS,
@@ -20,10 +20,10 @@ import {
 } from "../src/qxtend/customer-mapping.js";
 import { resolveQxtendOptions } from "../src/qxtend/options.js";
 import { parseQueryResponse } from "../src/qxtend/response.js";
+import { undot } from "../src/rest/browse/browse.js";
 import { DEFAULT_REST_ENTITIES } from "../src/rest/entities.js";
 import { mapRestRow } from "../src/rest/mapping.js";
 import { startQadSimulator } from "../src/testing/index.js";
-import { validateRow } from "../src/validate.js";
 
 const N = Number(process.env.QAD_BENCH_CUSTOMERS ?? 100_000);
 const PAGE = Number(process.env.QAD_BENCH_PAGE_SIZE ?? 1000);

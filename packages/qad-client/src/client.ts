@@ -2,21 +2,21 @@ import { Redactor } from "@ml/http-kernel";
 import { createTokenManager } from "./auth/strategies.js";
 import type { TokenManager } from "./auth/token-manager.js";
 import type { EntityKind, QadBackend } from "./backend.js";
-import { resolveBrowseOptions } from "./browse/browse.js";
-import { type ResolvedDeps, resolveDeps } from "./deps.js";
 import { isQadError, QadConfigError } from "./errors.js";
+import { type ResolvedDeps, resolveDeps } from "./internal/deps.js";
+import { resolveRetry } from "./internal/retry.js";
+import { createTenantDispatcher, fetchThrough } from "./network/tenant-dispatcher.js";
+import { checkUrlHost } from "./network/tenant-policy.js";
 import { checkOptions, type QadClientOptions } from "./options.js";
-import { PathPolicy } from "./path-policy.js";
-import { checkPathSyntax } from "./paths.js";
 import { createQxtendBackend } from "./qxtend/index.js";
 import { EntityResource } from "./resources/entity-resource.js";
+import { resolveBrowseOptions } from "./rest/browse/browse.js";
 import { resolveRestEntities } from "./rest/entities.js";
+import { PathPolicy } from "./rest/path-policy.js";
+import { checkPathSyntax } from "./rest/paths.js";
 import { RestBackend } from "./rest/rest-backend.js";
-import { resolveRetry } from "./retry.js";
-import { parseTenantUrl } from "./tenant.js";
-import { createTenantDispatcher, fetchThrough } from "./tenant-dispatcher.js";
-import { checkUrlHost } from "./tenant-policy.js";
-import { type Query, Transport } from "./transport.js";
+import { parseTenantUrl } from "./rest/tenant.js";
+import { type Query, Transport } from "./rest/transport.js";
 
 /**
  * Client of one QAD instance: business documents as typed, validated async iterators, incremental polls with

@@ -8,10 +8,7 @@ export type {
   TokenLifetimeOptions,
 } from "./auth/options.js";
 export { ENTITY_KINDS, type EntityKind, type PageRequest, type QadBackend } from "./backend.js";
-export type { BrowseOptions } from "./browse/browse.js";
-export { type BrowseFilter, encodeFilter, type FilterOp, type FilterValue, where } from "./browse/filter.js";
 export { QadClient } from "./client.js";
-export type { Clock, FetchLike, Logger, RuntimeDeps, Sleep } from "./deps.js";
 export {
   isQadError,
   QadAbortError,
@@ -37,9 +34,16 @@ export {
   QadUnsafePathError,
   QadValidationError,
 } from "./errors.js";
+export type { Clock, FetchLike, Logger, RuntimeDeps, Sleep } from "./internal/deps.js";
+export type { RetryOptions } from "./internal/retry.js";
+export type { InvalidRowMode } from "./internal/validate.js";
+export {
+  QadTenantUrlError,
+  type TenantAddressClass,
+  type TenantNetworkOptions,
+  type TenantUrlRefusal,
+} from "./network/tenant-policy.js";
 export type { QadClientOptions } from "./options.js";
-export type { ApiDescriptionOptions } from "./path-policy.js";
-export { checkPathSyntax } from "./paths.js";
 export type { ChangesOptions, QadPoll } from "./polling/changes.js";
 export type { QadCheckpoint, QadInstant } from "./polling/checkpoint.js";
 export * from "./qxtend/index.js";
@@ -73,16 +77,12 @@ export {
 export { customerKey, type EntityRecordMap, recordKey } from "./records/entities.js";
 export { isQadInvalidRecord, QadInvalidRecord } from "./records/invalid-record.js";
 export { EntityResource, type ListOptions, type QadList, type QadPage } from "./resources/entity-resource.js";
+export type { BrowseOptions } from "./rest/browse/browse.js";
+export { type BrowseFilter, encodeFilter, type FilterOp, type FilterValue, where } from "./rest/browse/filter.js";
 export { DEFAULT_REST_ENTITIES, type RestEntitiesOptions, type RestEntityConfig } from "./rest/entities.js";
-export type { RetryOptions } from "./retry.js";
-export { parseTenantUrl, type TenantUrlOptions } from "./tenant.js";
-export {
-  QadTenantUrlError,
-  type TenantAddressClass,
-  type TenantNetworkOptions,
-  type TenantUrlRefusal,
-} from "./tenant-policy.js";
-export type { InvalidRowMode } from "./validate.js";
+export type { ApiDescriptionOptions } from "./rest/path-policy.js";
+export { checkPathSyntax } from "./rest/paths.js";
+export { parseTenantUrl, type TenantUrlOptions } from "./rest/tenant.js";
 
 /** The package name, for logs and user agents. */
 export const PACKAGE_NAME = "@ml/qad-client";

@@ -1,13 +1,13 @@
 import { z } from "zod";
 import type { ProviderAuth, QadAuth, TokenLifetimeOptions } from "./auth/options.js";
-import type { BrowseOptions } from "./browse/browse.js";
-import type { RuntimeDeps } from "./deps.js";
 import { QadConfigError } from "./errors.js";
-import type { ApiDescriptionOptions } from "./path-policy.js";
+import type { RuntimeDeps } from "./internal/deps.js";
+import type { RetryOptions } from "./internal/retry.js";
+import type { TenantNetworkOptions } from "./network/tenant-policy.js";
 import type { QxtendOptions } from "./qxtend/index.js";
+import type { BrowseOptions } from "./rest/browse/browse.js";
 import type { RestEntitiesOptions } from "./rest/entities.js";
-import type { RetryOptions } from "./retry.js";
-import type { TenantNetworkOptions } from "./tenant-policy.js";
+import type { ApiDescriptionOptions } from "./rest/path-policy.js";
 
 /** Options of {@link QadClient}. Everything QAD leaves to the instance is a setting here. */
 export interface QadClientOptions extends RuntimeDeps {

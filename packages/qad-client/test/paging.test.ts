@@ -2,7 +2,7 @@ import { collect } from "@ml/http-kernel/testing";
 import { encodeFilter, QadClient, QadConfigError, QadPagingError, where } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { decodeFilter } from "../src/browse/filter.js";
+import { decodeFilter } from "../src/rest/browse/filter.js";
 
 describe("browse filter builder", () => {
   it("encodes the field,op,value,literal grammar", () => {

@@ -131,7 +131,7 @@ describe("entity paths against the instance", () => {
 describe("API description parsing", () => {
   const base = new URL("https://acme.qad.com/clouderp/");
   it("reads OpenAPI 3 servers and Swagger 2 basePath below the tenant, never another host", async () => {
-    const { pathsFromApiDescription, resolveUnderTenant } = await import("../src/paths.js");
+    const { pathsFromApiDescription, resolveUnderTenant } = await import("../src/rest/paths.js");
     expect([
       ...pathsFromApiDescription({ servers: [{ url: "/clouderp/api" }], paths: { "/erp/items": {} } }, base),
     ]).toEqual(["api/erp/items"]);

@@ -14,7 +14,7 @@ import {
 } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTenantDispatcher } from "../src/tenant-dispatcher.js";
+import { createTenantDispatcher } from "../src/network/tenant-dispatcher.js";
 
 function refusal(url: string, network: TenantNetworkOptions = {}): QadTenantUrlError {
   try {

@@ -1,4 +1,3 @@
-import type { ResolvedDeps } from "../deps.js";
 import {
   isQadError,
   QadAuthError,
@@ -8,8 +7,9 @@ import {
   QadResponseParseError,
   QadResponseTooLargeError,
 } from "../errors.js";
-import { checkPathSyntax } from "../paths.js";
-import type { Transport } from "../transport.js";
+import type { ResolvedDeps } from "../internal/deps.js";
+import { checkPathSyntax } from "../rest/paths.js";
+import type { Transport } from "../rest/transport.js";
 import { jwtExpiryMs } from "./jwt.js";
 import type { QadAuth, TokenLifetimeOptions } from "./options.js";
 import { type IssuedToken, TokenManager } from "./token-manager.js";

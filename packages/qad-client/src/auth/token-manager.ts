@@ -1,5 +1,5 @@
-import type { Clock, Logger } from "../deps.js";
 import { QadAuthError } from "../errors.js";
+import type { Clock, Logger } from "../internal/deps.js";
 
 /** A token with its (possibly unknown) expiry. @internal */
 export interface IssuedToken {

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import type { EntityKind, QadBackend } from "../backend.js";
 import { QadConfigError, redactValue } from "../errors.js";
+import { type InvalidRowMode, toValidationError, validateRow } from "../internal/validate.js";
 import type { EntityRecordMap } from "../records/entities.js";
 import { recordKey } from "../records/entities.js";
 import { isQadInvalidRecord, QadInvalidRecord } from "../records/invalid-record.js";
-import { type InvalidRowMode, toValidationError, validateRow } from "../validate.js";
 import {
   compareInstants,
   instantOfDate,

@@ -1,5 +1,4 @@
 import { hardenedFetch, isKernelError } from "@ml/http-kernel";
-import { type FetchLike, type Logger, silentLogger } from "../deps.js";
 import {
   isQadError,
   QadAbortError,
@@ -13,9 +12,10 @@ import {
   QadResponseTooLargeError,
   QadTimeoutError,
 } from "../errors.js";
+import { type FetchLike, type Logger, silentLogger } from "../internal/deps.js";
+import { type ResolvedRetry, withRetry } from "../internal/retry.js";
 import { uuidFrom } from "../internal/uuid.js";
-import { type ResolvedRetry, withRetry } from "../retry.js";
-import { findTenantRefusal } from "../tenant-policy.js";
+import { findTenantRefusal } from "../network/tenant-policy.js";
 import { buildQueryEnvelope, type QxtendQueryRequest } from "./envelope.js";
 import { parseQueryResponse, type QxtendFault, type QxtendQueryResponse } from "./response.js";
 

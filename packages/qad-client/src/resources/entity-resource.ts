@@ -1,11 +1,11 @@
 import type { EntityKind, QadBackend } from "../backend.js";
 import { QadConfigError, type QadQxtendMessage } from "../errors.js";
+import { type InvalidRowMode, toValidationError, validateRow } from "../internal/validate.js";
 import { type ChangesOptions, createPoll, type QadPoll } from "../polling/changes.js";
 import { instantOfDate, parseCheckpoint, type QadCheckpoint, type QadInstant } from "../polling/checkpoint.js";
 import type { EntityRecordMap } from "../records/entities.js";
 import { isQadInvalidRecord, type QadInvalidRecord } from "../records/invalid-record.js";
 import type { RestBackend } from "../rest/rest-backend.js";
-import { type InvalidRowMode, toValidationError, validateRow } from "../validate.js";
 
 /** Options of `list()`. */
 export interface ListOptions {

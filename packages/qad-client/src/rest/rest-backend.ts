@@ -1,15 +1,15 @@
 import pLimit from "p-limit";
 import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
-import { browseCount, browsePages, type ResolvedBrowseOptions } from "../browse/browse.js";
-import { type BrowseFilter, where } from "../browse/filter.js";
-import type { ResolvedDeps } from "../deps.js";
 import { QadResponseParseError } from "../errors.js";
+import type { ResolvedDeps } from "../internal/deps.js";
 import { uuidFrom } from "../internal/uuid.js";
-import type { PathPolicy } from "../path-policy.js";
-import type { Transport } from "../transport.js";
 import { restAbsenceReason } from "./absence.js";
+import { browseCount, browsePages, type ResolvedBrowseOptions } from "./browse/browse.js";
+import { type BrowseFilter, where } from "./browse/filter.js";
 import type { RestEntityConfig } from "./entities.js";
 import { mapRestRow } from "./mapping.js";
+import type { PathPolicy } from "./path-policy.js";
+import type { Transport } from "./transport.js";
 
 type Row = Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import { decodeFilter } from "../browse/filter.js";
+import { decodeFilter } from "../rest/browse/filter.js";
 
 type Row = Record<string, unknown>;
 

@@ -1,8 +1,6 @@
 import { type HardenedResponse, hardenedFetch, isKernelError, parseRetryAfter, type Redactor } from "@ml/http-kernel";
 import type { Dispatcher } from "undici";
-import type { TokenManager } from "./auth/token-manager.js";
-import type { ResolvedDeps } from "./deps.js";
-import { checkEnvelope } from "./envelope.js";
+import type { TokenManager } from "../auth/token-manager.js";
 import {
   isQadError,
   QadAbortError,
@@ -16,11 +14,13 @@ import {
   QadResponseTooLargeError,
   QadTimeoutError,
   redactUrl,
-} from "./errors.js";
+} from "../errors.js";
+import type { ResolvedDeps } from "../internal/deps.js";
+import { type ResolvedRetry, withRetry } from "../internal/retry.js";
+import { fetchThrough } from "../network/tenant-dispatcher.js";
+import { findTenantRefusal } from "../network/tenant-policy.js";
+import { checkEnvelope } from "./envelope.js";
 import { resolveUnderTenant } from "./paths.js";
-import { type ResolvedRetry, withRetry } from "./retry.js";
-import { fetchThrough } from "./tenant-dispatcher.js";
-import { findTenantRefusal } from "./tenant-policy.js";
 
 /** Query parameters; pairs so a name (e.g. `filter`) can repeat. @internal */
 export type Query = ReadonlyArray<readonly [string, string]>;

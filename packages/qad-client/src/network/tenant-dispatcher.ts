@@ -8,7 +8,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
 import { Agent, buildConnector, type Dispatcher } from "undici";
-import type { FetchLike } from "./deps.js";
+import type { FetchLike } from "../internal/deps.js";
 import { checkResolvedAddress, type TenantNetworkOptions } from "./tenant-policy.js";
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;

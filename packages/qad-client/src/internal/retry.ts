@@ -1,7 +1,7 @@
 import { backoffDelay as kernelBackoff } from "@ml/http-kernel";
 import pRetry from "p-retry";
+import { isQadError, QadAbortError } from "../errors.js";
 import type { ResolvedDeps } from "./deps.js";
-import { isQadError, QadAbortError } from "./errors.js";
 
 /** The retry policy for transient failures (5xx, 408, 429, network errors, timeouts). */
 export interface RetryOptions {

@@ -1,8 +1,8 @@
 import type { z } from "zod";
-import type { EntityKind } from "./backend.js";
-import { QadValidationError, redactValue } from "./errors.js";
-import { ENTITY_DEFS, type EntityRecordMap, recordKey } from "./records/entities.js";
-import { QadInvalidRecord } from "./records/invalid-record.js";
+import type { EntityKind } from "../backend.js";
+import { QadValidationError, redactValue } from "../errors.js";
+import { ENTITY_DEFS, type EntityRecordMap, recordKey } from "../records/entities.js";
+import { QadInvalidRecord } from "../records/invalid-record.js";
 
 /** What to do with a row that fails validation. `"throw"` (default) or `"emit"` a {@link QadInvalidRecord}. */
 export type InvalidRowMode = "throw" | "emit";

@@ -1,4 +1,4 @@
-import { QadConfigError } from "../errors.js";
+import { QadConfigError } from "../../errors.js";
 
 /** Comparison operators of QAD's browse filter grammar. */
 export type FilterOp = "eq" | "cn" | "sw" | "ew" | "gt" | "ge" | "lt" | "le";

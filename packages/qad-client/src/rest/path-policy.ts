@@ -1,5 +1,5 @@
-import type { Logger } from "./deps.js";
-import { isQadError, QadUnsafePathError } from "./errors.js";
+import { isQadError, QadUnsafePathError } from "../errors.js";
+import type { Logger } from "../internal/deps.js";
 import { checkPathSyntax, pathsFromApiDescription } from "./paths.js";
 import type { Transport } from "./transport.js";
 

@@ -1,4 +1,4 @@
-import { QadUnsafePathError } from "./errors.js";
+import { QadUnsafePathError } from "../errors.js";
 
 const SEGMENT = /^[A-Za-z0-9_\-.~]+$/;
 

@@ -7,7 +7,7 @@
  */
 import { BlockList, isIP, type LookupFunction } from "node:net";
 import { domainToUnicode } from "node:url";
-import { QadConfigError } from "./errors.js";
+import { QadConfigError } from "../errors.js";
 
 /**
  * Network reach of a tenant URL (REST and QXtend). Everything is refused by default except public addresses:

@@ -1,5 +1,5 @@
-import { QadConfigError } from "./errors.js";
-import { checkUrlHost, QadTenantUrlError, type TenantNetworkOptions } from "./tenant-policy.js";
+import { QadConfigError } from "../errors.js";
+import { checkUrlHost, QadTenantUrlError, type TenantNetworkOptions } from "../network/tenant-policy.js";
 
 /** Options of {@link parseTenantUrl}. */
 export interface TenantUrlOptions {

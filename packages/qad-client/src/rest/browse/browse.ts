@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { QadPagingError, QadResponseParseError } from "../errors.js";
+import { QadPagingError, QadResponseParseError } from "../../errors.js";
 import type { Transport } from "../transport.js";
 import { type BrowseFilter, encodeFilter } from "./filter.js";
 

@@ -6,7 +6,7 @@ import {
   type QadRequestInfo,
   QadSubmitError,
   type QadSubmitFieldError,
-} from "./errors.js";
+} from "../errors.js";
 
 function str(v: unknown): string | undefined {
   if (typeof v === "string") return v;
