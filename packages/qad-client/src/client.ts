@@ -95,6 +95,16 @@ export class QadClient {
         redactor.add("password" in auth ? auth.password : undefined);
         redactor.add("clientSecret" in auth ? auth.clientSecret : undefined);
       }
+      // The token manager is the transport's token provider; it reaches the token endpoints through the same
+      // transport (unauthenticated calls), looked up when it first asks, after the transport below exists.
+      const tokens = createTokenManager(
+        options.auth!,
+        options.token ?? {},
+        (req) => transport.request(req),
+        redactor,
+        this.#deps,
+      );
+      this.#tokens = tokens;
       const transport = new Transport({
         base,
         deps: this.#deps,
@@ -102,14 +112,13 @@ export class QadClient {
         timeoutMs: options.timeoutMs ?? 60_000,
         maxResponseBytes: options.maxResponseBytes ?? 16 * 1024 * 1024,
         redactor,
+        tokens,
         ...(options.workspaceId !== undefined ? { workspaceId: options.workspaceId } : {}),
         ...(options.domainCode !== undefined ? { domainCode: options.domainCode } : {}),
         ...(options.domainContext !== undefined ? { domainContext: options.domainContext } : {}),
         ...(options.headers ? { headers: options.headers } : {}),
         ...(dispatcher ? { dispatcher } : {}),
       });
-      this.#tokens = createTokenManager(options.auth!, options.token ?? {}, transport, this.#deps);
-      transport.tokens = this.#tokens;
       const allowed = options.allowedPaths ?? [
         ...Object.values(entities).map((e) => e.path),
         browse.path,

@@ -9,7 +9,7 @@ import {
 } from "../errors.js";
 import type { ResolvedDeps } from "../internal/deps.js";
 import { checkPathSyntax } from "../rest/paths.js";
-import type { Transport } from "../rest/transport.js";
+import type { TransportRequest, TransportResponse } from "../rest/transport.js";
 import { jwtExpiryMs } from "./jwt.js";
 import type { QadAuth, TokenLifetimeOptions } from "./options.js";
 import { type IssuedToken, TokenManager } from "./token-manager.js";
@@ -98,14 +98,31 @@ function asAuthError(e: unknown, what: string): never {
   throw new QadAuthError(`${what} failed`);
 }
 
-/** Builds the token manager for an auth option. @internal */
+/**
+ * How the auth layer reaches the token, login and securityControl endpoints: the REST transport's `request`, always
+ * called with `auth: false` (these calls carry their own credentials or an explicit `bearer`).
+ * @internal
+ */
+export type AuthChannel = (req: TransportRequest) => Promise<TransportResponse>;
+
+/** Learns each secret as it is issued (tokens, refresh tokens), so nothing taken from an answer can carry it. @internal */
+export interface SecretSink {
+  add(secret: string | undefined): void;
+}
+
+/**
+ * Builds the token manager for an auth option: the `TokenProvider` the REST transport is given
+ * (asked for a token before each request, told on a 401 to renew).
+ * @internal
+ */
 export function createTokenManager(
   auth: QadAuth,
   lifetime: TokenLifetimeOptions,
-  transport: Transport,
+  channel: AuthChannel,
+  secrets: SecretSink,
   deps: ResolvedDeps,
 ): TokenManager {
-  const issue = issuer(auth, transport, deps);
+  const issue = issuer(auth, channel, secrets, deps);
   const scPath =
     lifetime.securityControlPath === undefined ? "api/qracore/securityControl" : lifetime.securityControlPath;
   if (scPath !== false) checkPathSyntax(scPath);
@@ -121,7 +138,7 @@ export function createTokenManager(
       : {
           sessionLengthMs: async (token: string, signal?: AbortSignal) => {
             // Called with the new token explicitly: the manager has not stored it yet.
-            const res = await transport.request({
+            const res = await channel({
               method: "GET",
               path: scPath,
               auth: false,
@@ -142,7 +159,8 @@ export function createTokenManager(
 
 function issuer(
   auth: QadAuth,
-  transport: Transport,
+  channel: AuthChannel,
+  secrets: SecretSink,
   deps: ResolvedDeps,
 ): (force: boolean, signal?: AbortSignal) => Promise<IssuedToken> {
   switch (auth.kind) {
@@ -168,14 +186,19 @@ function issuer(
       let refreshToken: string | undefined;
       const useRefresh = auth.kind === "password" && auth.useRefreshToken !== false;
       const grant = async (body: Record<string, string>, signal?: AbortSignal): Promise<IssuedToken> => {
-        const res = await transport
-          .request({ method: "POST", path, form: body, auth: false, scoped: false, ...(signal ? { signal } : {}) })
-          .catch((e: unknown) => asAuthError(e, "QAD OAuth2 token request"));
+        const res = await channel({
+          method: "POST",
+          path,
+          form: body,
+          auth: false,
+          scoped: false,
+          ...(signal ? { signal } : {}),
+        }).catch((e: unknown) => asAuthError(e, "QAD OAuth2 token request"));
         const token = field(res.body, "access_token");
         if (typeof token !== "string" || token === "") throw new QadAuthError("QAD token answer had no access_token");
-        transport.opts.redactor.add(token);
+        secrets.add(token);
         const next = field(res.body, "refresh_token");
-        if (typeof next === "string") transport.opts.redactor.add(next);
+        if (typeof next === "string") secrets.add(next);
         refreshToken = useRefresh && typeof next === "string" && next !== "" ? next : undefined;
         const expiresAt = expiryOf(token, field(res.body, "expires_in"), deps.clock.now());
         return { token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
@@ -209,19 +232,17 @@ function issuer(
     case "session": {
       const path = checkPathSyntax(auth.loginPath ?? "api/qracore/login");
       return async (_force, signal) => {
-        const res = await transport
-          .request({
-            method: "POST",
-            path,
-            json: { username: auth.username, password: auth.password },
-            auth: false,
-            scoped: false,
-            ...(signal ? { signal } : {}),
-          })
-          .catch((e: unknown) => asAuthError(e, "QAD session login"));
+        const res = await channel({
+          method: "POST",
+          path,
+          json: { username: auth.username, password: auth.password },
+          auth: false,
+          scoped: false,
+          ...(signal ? { signal } : {}),
+        }).catch((e: unknown) => asAuthError(e, "QAD session login"));
         const token = field(res.body, "token", "access_token", "jwt");
         if (typeof token !== "string" || token === "") throw new QadAuthError("QAD login answer had no token");
-        transport.opts.redactor.add(token);
+        secrets.add(token);
         const expiresAt = expiryOf(token, field(res.body, "expires_in", "expiresIn"), deps.clock.now());
         return { token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
       };
@@ -235,7 +256,7 @@ function issuer(
           if (isQadError(e)) throw e;
           throw new QadAuthError("The token provider failed", { cause: e });
         }
-        transport.opts.redactor.add(typeof got === "string" ? got : got?.token);
+        secrets.add(typeof got === "string" ? got : got?.token);
         if (typeof got === "string") {
           const exp = jwtExpiryMs(got);
           return { token: got, ...(exp !== undefined ? { expiresAt: exp } : {}) };

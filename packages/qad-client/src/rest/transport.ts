@@ -1,6 +1,5 @@
 import { type HardenedResponse, hardenedFetch, isKernelError, parseRetryAfter, type Redactor } from "@ml/http-kernel";
 import type { Dispatcher } from "undici";
-import type { TokenManager } from "../auth/token-manager.js";
 import {
   isQadError,
   QadAbortError,
@@ -51,9 +50,27 @@ export interface TransportResponse {
   requestId?: string;
 }
 
+/**
+ * Where the REST transport gets its bearer tokens: asked before each authenticated request, and told when the server
+ * refused one (HTTP 401) so the next `get()` renews it. The auth layer's token manager is one; the transport knows
+ * nothing of how tokens are issued.
+ * @internal
+ */
+export interface TokenProvider {
+  /** A token valid now (renewed first when missing, near expiry or invalidated). */
+  get(signal?: AbortSignal): Promise<string>;
+  /**
+   * The server refused `token` (HTTP 401). A token already replaced by a concurrent caller is left alone, so N
+   * requests failing together cause one renewal.
+   */
+  invalidate(token: string): void;
+}
+
 /** @internal */
 export interface TransportOptions {
   base: URL;
+  /** Bearer tokens for authenticated requests; without one, requests go out without `Authorization`. */
+  tokens?: TokenProvider;
   deps: ResolvedDeps;
   retry: ResolvedRetry;
   /** One deadline per attempt, covering the answer's headers and its whole body. */
@@ -74,12 +91,12 @@ export interface TransportOptions {
 type WithRetryAfter = QadError & { retryAfterMs?: number };
 
 /**
- * The one place HTTP happens: path check → auth → fetch (ky, retry 0) → status and envelope → typed error, with
- * p-retry around it for transient failures and one token renewal after a 401.
+ * The one place REST HTTP happens: path check → bearer token from the {@link TokenProvider} → hardened fetch →
+ * status and envelope → typed error, with p-retry around it for transient failures and, after a 401, the provider
+ * told and asked once more (one renewal per request).
  * @internal
  */
 export class Transport {
-  tokens: TokenManager | undefined;
   #requests = 0;
 
   constructor(readonly opts: TransportOptions) {}
@@ -97,17 +114,17 @@ export class Transport {
 
   async #attemptWithAuth(url: URL, req: TransportRequest): Promise<TransportResponse> {
     if (req.bearer !== undefined) return this.#send(url, req, req.bearer);
-    const useAuth = req.auth !== false;
-    if (!useAuth || !this.tokens) return this.#send(url, req, undefined);
-    const token = await this.tokens.get(req.signal);
+    const tokens = this.opts.tokens;
+    if (req.auth === false || !tokens) return this.#send(url, req, undefined);
+    const token = await tokens.get(req.signal);
     try {
       return await this.#send(url, req, token);
     } catch (e) {
       if (!(isQadError(e) && e.code === "auth" && e.status === 401)) throw e;
       // The session expired server-side before our clock said so: renew once and replay this request.
       this.opts.deps.logger.info({ path: req.path }, "qad session rejected (401), renewing token");
-      this.tokens.invalidate(token);
-      const fresh = await this.tokens.get(req.signal);
+      tokens.invalidate(token);
+      const fresh = await tokens.get(req.signal);
       try {
         return await this.#send(url, req, fresh);
       } catch (e2) {
