@@ -17,6 +17,7 @@ export {
   defaultLeadFields,
   defaultMapping,
   defaultNamedAccountFields,
+  escapeKeyPart,
   extendMapping,
 } from "./mapping/defaults.js";
 export type { FieldMap, FieldPath, FieldRule, FieldValue, LeadInput, SyncMapping } from "./mapping/mapping.js";
@@ -76,6 +77,10 @@ export type { SealedQuery, SealedSecret, SecretStore } from "./store/secret-stor
 export type { CarriedSummary, OutcomeCounts, RunSummary } from "./summary.js";
 export type { ReplaySelector, RunOptions, RunOutcome, Sync, SyncOptions } from "./sync.js";
 export { createSync, defaultIsFatal, SOURCE_CHECKPOINT } from "./sync.js";
+export type { AuditCsvOptions } from "./text/csv.js";
+export { AUDIT_CSV_COLUMNS, auditToCsv, neutraliseCell, writeAuditCsv } from "./text/csv.js";
+export type { SanitisedText, TextChanges } from "./text/sanitise.js";
+export { sanitiseText, visibleText } from "./text/sanitise.js";
 export type {
   KeyProvider,
   KeyRing,

@@ -1,9 +1,11 @@
 import type { z } from "zod";
 import { payloadHash } from "../hashing.js";
+import { sourceIdentity } from "../mapping/defaults.js";
 import { type CompiledMapping, isRejection, type MappedRecord } from "../mapping/mapping.js";
 import type { FieldSpec, MarketoPayload, Reason, SourceItem } from "../ports.js";
 import type { AuditEntry, AuditStore, SyncedState, WritableKind } from "../store/audit-store.js";
 import { normName } from "../store/named-account-names.js";
+import { visibleText } from "../text/sanitise.js";
 import type { NameClaims, NameView } from "./name-claims.js";
 
 /** Marketo accepts at most this many records per write. @internal */
@@ -66,7 +68,77 @@ export interface PlanContext<S> {
 export { normName };
 
 const formatIssues = (issues: z.core.$ZodIssue[]) =>
-  issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+  issues.map((i) => ({ path: visibleText(i.path.map(String).join(".")), message: visibleText(i.message) }));
+
+/**
+ * How keys are compared for collisions: Unicode NFC, trimmed, lower-cased. Marketo's documentation does not say
+ * whether `externalCompanyId` matches case-insensitively (it does for lead emails and named-account names), so keys
+ * equal under this fold are treated as one Marketo company. @internal
+ */
+export const foldKey = (key: string): string => key.normalize("NFC").trim().toLowerCase();
+
+/** One mapped record of a batch with its place in the batch. */
+interface Row {
+  m: MappedRecord;
+  /** Position in the batch (0-based). */
+  index: number;
+}
+
+/** The decision on the records of one batch that share a folded key. */
+interface KeyVerdict {
+  /** The row to write, if any. */
+  winner?: Row | undefined;
+  /** Rows rejected, each with its reason. */
+  rejected: { row: Row; reason: Reason }[];
+}
+
+/**
+ * Records of one batch whose keys fold to the same value (see {@link foldKey}):
+ * - one key and one source identity (the same customer read twice, e.g. by an overlapping poll, or `T3` and `T3 `
+ *   trimmed by the schema): the later source row wins, every earlier copy is rejected as `duplicate_key`;
+ * - one key, several identities (a key function mapping two customers to one key): every row is rejected as
+ *   `key_collision`, as writing either would overwrite the other's company;
+ * - keys differing in case or surrounding space (`d2` and `D2`): every row is rejected as `key_case_variant`.
+ * Each reason names another record of the group by key, identity and row (`batch.position`, 1-based).
+ */
+function judgeKeyGroup(rows: Row[], batch: number): KeyVerdict {
+  if (rows.length === 1) return { winner: rows[0], rejected: [] };
+  const ref = (r: Row) => {
+    const who = r.m.identity !== undefined && r.m.identity !== r.m.key ? `customer ${visibleText(r.m.identity)}, ` : "";
+    return `"${r.m.key}" (${who}row ${batch}.${r.index + 1})`;
+  };
+  const variant = (r: Row) => `${r.m.key}\u0000${r.m.identity ?? ""}`;
+  const variants = new Set(rows.map(variant));
+  const last = rows[rows.length - 1] as Row;
+  if (variants.size === 1) {
+    return {
+      winner: last,
+      rejected: rows.slice(0, -1).map((row) => ({
+        row,
+        reason: {
+          code: "duplicate_key",
+          message: `read again later in this batch (${ref(last)}); the later source row is written`,
+        },
+      })),
+    };
+  }
+  return {
+    rejected: rows.map((row) => {
+      const other = rows.find((o) => variant(o) !== variant(row)) as Row;
+      const reason: Reason =
+        other.m.key === row.m.key
+          ? {
+              code: "key_collision",
+              message: `externalCompanyId "${row.m.key}" is also the key of ${ref(other)}; both rejected, as one would overwrite the other's company`,
+            }
+          : {
+              code: "key_case_variant",
+              message: `externalCompanyId "${row.m.key}" differs from ${ref(other)} only in case or surrounding space and may be one Marketo company; both rejected`,
+            };
+      return { row, reason };
+    }),
+  };
+}
 
 /** Drops fields the instance lacks and shortens over-long strings, saying so. */
 function fitFields(
@@ -127,7 +199,12 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
   const entries: AuditEntry[] = [];
   const counts = { read: items.length, rejected: 0, mapped: 0, unchanged: 0, planned: 0 };
   const at = ctx.now();
-  const reject = (key: string, reasons: { code: string; message: string }[]) => {
+  // Audit rows are upserted by (run, kind, key): each rejected source row of a batch gets a key of its own, so
+  // every source record keeps exactly one outcome even when several share a key.
+  const rejectedKeys = new Set<string>();
+  const reject = (wanted: string, reasons: { code: string; message: string }[], index: number) => {
+    const key = rejectedKeys.has(wanted) ? `${wanted} (row ${batch}.${index + 1})` : wanted;
+    rejectedKeys.add(key);
     counts.rejected++;
     entries.push({
       tenant: ctx.tenant,
@@ -141,14 +218,18 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
     });
   };
 
-  // Last occurrence of a key wins: a source that yields a record twice (overlap windows) writes it once.
-  const mapped = new Map<string, MappedRecord>();
+  // Rows without a usable key get one naming the run, batch and position: unique in the run.
+  const anonymous = (i: number) => `invalid:${ctx.runId}:${batch}:${i}`;
+  // Mapped rows grouped by folded key, in source order; judged below (see judgeKeyGroup).
+  const groups = new Map<string, Row[]>();
   items.forEach((item, i) => {
     if (item.type === "invalid") {
       const detail = item.issues?.length ? `: ${item.issues.map((x) => `${x.path} ${x.message}`).join("; ")}` : "";
-      reject(item.key ?? `invalid:${ctx.runId}:${at}:${i}`, [
-        { code: "invalid_source_row", message: `${item.reason}${detail}` },
-      ]);
+      reject(
+        item.key === undefined ? anonymous(i) : visibleText(item.key),
+        [{ code: "invalid_source_row", message: visibleText(`${item.reason}${detail}`) }],
+        i,
+      );
       return;
     }
     const parsed = ctx.schema.safeParse(item.record);
@@ -156,25 +237,40 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
       const rec = item.record as Record<string, unknown> | null;
       const guess =
         rec && typeof rec === "object" && typeof rec.customerCode === "string"
-          ? `${String(rec.sharedSetCode ?? "?")}.${rec.customerCode}`
-          : `invalid:${ctx.runId}:${at}:${i}`;
+          ? visibleText(
+              sourceIdentity({ sharedSetCode: String(rec.sharedSetCode ?? "?"), customerCode: rec.customerCode }) ??
+                anonymous(i),
+            )
+          : anonymous(i);
       reject(
         guess,
         formatIssues(parsed.error.issues).map((x) => ({
           code: "validation",
           message: `${x.path || "(record)"}: ${x.message}`,
         })),
+        i,
       );
       return;
     }
     const m = ctx.mapping.map(parsed.data);
     if (isRejection(m)) {
-      reject(m.key ?? `invalid:${ctx.runId}:${at}:${i}`, [m.reason]);
+      reject(m.key ?? anonymous(i), [m.reason], i);
       return;
     }
-    mapped.delete(m.key);
-    mapped.set(m.key, m);
+    const folded = foldKey(m.key);
+    const group = groups.get(folded);
+    if (group) group.push({ m, index: i });
+    else groups.set(folded, [{ m, index: i }]);
   });
+  // The winners, in the source order of the winning rows (a record read again is written where it was last read).
+  const winners: Row[] = [];
+  for (const rows of groups.values()) {
+    const verdict = judgeKeyGroup(rows, batch);
+    if (verdict.winner) winners.push(verdict.winner);
+    for (const { row, reason } of verdict.rejected) reject(row.m.key, [reason], row.index);
+  }
+  winners.sort((a, b) => a.index - b.index);
+  const mapped = new Map<string, MappedRecord>(winners.map((r) => [r.m.key, r.m]));
   counts.mapped = mapped.size;
 
   const candidates: Record<WritableKind, Map<string, Planned>> = {
@@ -183,8 +279,12 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
     namedAccount: new Map(),
     lead: new Map(),
   };
-  const fit = (kind: WritableKind, payload: MarketoPayload) =>
-    fitFields(payload, ctx.filters[kind], KEEP[kind], (field) => ctx.dropped.add(`${kind}.${field}`));
+  const fit = (kind: WritableKind, payload: MarketoPayload, notes?: Reason[]) => {
+    const fitted = fitFields(payload, ctx.filters[kind], KEEP[kind], (field) => ctx.dropped.add(`${kind}.${field}`));
+    // `sanitised` notes of the mapping come first, then what fitting changed.
+    if (notes && notes.length > 0) fitted.notes = [...notes, ...fitted.notes];
+    return fitted;
+  };
   const add = (
     kind: WritableKind,
     key: string,
@@ -234,7 +334,8 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
   };
   // Named accounts are fitted first: their names are looked up in one store call, then claimed in source order.
   const accounts = new Map<string, { payload: MarketoPayload; notes: Reason[] }>();
-  for (const m of mapped.values()) if (m.namedAccount) accounts.set(m.key, fit("namedAccount", m.namedAccount));
+  for (const m of mapped.values())
+    if (m.namedAccount) accounts.set(m.key, fit("namedAccount", m.namedAccount, m.notes?.namedAccount));
   if (accounts.size > 0) {
     const wanted = new Set<string>();
     for (const fitted of accounts.values()) wanted.add(normName(String(fitted.payload.name)));
@@ -247,14 +348,19 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
   }
   for (const m of mapped.values()) {
     if (m.salesPerson) {
-      add("salesPerson", String(m.salesPerson.externalSalesPersonId), m.key, fit("salesPerson", m.salesPerson));
+      add(
+        "salesPerson",
+        String(m.salesPerson.externalSalesPersonId),
+        m.key,
+        fit("salesPerson", m.salesPerson, m.notes?.salesPerson),
+      );
     }
-    add("company", m.key, m.key, fit("company", m.company));
+    add("company", m.key, m.key, fit("company", m.company, m.notes?.company));
     const account = accounts.get(m.key);
     if (account) add("namedAccount", m.key, m.key, account);
     const conflict = conflictSkips.get(m.key);
     if (conflict) entries.push(conflict);
-    for (const l of m.leads) add("lead", l.key, m.key, fit("lead", l.payload));
+    for (const l of m.leads) add("lead", l.key, m.key, fit("lead", l.payload, l.notes));
     for (const c of m.contactIssues) {
       entries.push({
         tenant: ctx.tenant,

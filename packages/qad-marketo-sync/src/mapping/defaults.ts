@@ -59,8 +59,39 @@ export const defaultLeadFields: FieldMap<LeadInput<SourceCustomer>> = {
   company: "customer.name",
 };
 
-/** The default key: `sharedSetCode.customerCode`, QAD's own record-URI suffix for a customer. */
-export const defaultExternalCompanyId = (c: SourceCustomer): string => `${c.sharedSetCode}.${c.customerCode}`;
+/**
+ * Escapes one part of a dotted key so the joined key stays injective: `%` becomes `%25` and `.` becomes `%2E`
+ * (percent-encoding, as in URLs). A part holding neither is unchanged, so keys of codes without `.` or `%` are exactly
+ * what they always were.
+ *
+ * @example
+ * escapeKeyPart("X.Y") // "X%2EY"
+ */
+export const escapeKeyPart = (part: string): string =>
+  part.includes("%") || part.includes(".") ? part.replaceAll("%", "%25").replaceAll(".", "%2E") : part;
+
+/**
+ * The default key: `sharedSetCode.customerCode`, QAD's own record-URI suffix for a customer, with `.` and `%` inside
+ * either code percent-encoded ({@link escapeKeyPart}), so two customers never share a key: `SS1`/`X.Y` is
+ * `SS1.X%2EY` and `SS1.X`/`Y` is `SS1%2EX.Y`. Codes without `.` or `%` (the usual case) keep the plain
+ * `sharedSetCode.customerCode` they had before escaping was introduced.
+ */
+export const defaultExternalCompanyId = (c: SourceCustomer): string =>
+  `${escapeKeyPart(c.sharedSetCode)}.${escapeKeyPart(c.customerCode)}`;
+
+/**
+ * Who a customer record is, independent of the key function: the escaped `sharedSetCode.customerCode` of a record
+ * holding both codes as strings (trimmed, as the schema trims them), else undefined. The engine compares identities
+ * of records sharing a key: the same identity twice is the same customer read twice (the later row wins); two
+ * identities on one key are a collision of a user-supplied key function, and both are rejected.
+ * @internal
+ */
+export const sourceIdentity = (record: unknown): string | undefined => {
+  if (typeof record !== "object" || record === null) return undefined;
+  const r = record as Record<string, unknown>;
+  if (typeof r.sharedSetCode !== "string" || typeof r.customerCode !== "string") return undefined;
+  return `${escapeKeyPart(r.sharedSetCode.trim())}.${escapeKeyPart(r.customerCode.trim())}`;
+};
 
 /** The default mapping for QAD customers. */
 export const defaultMapping: SyncMapping<SourceCustomer> = {

@@ -8,6 +8,8 @@
 
 import type { MarketoPayload, Reason } from "../ports.js";
 import type { SourceContact } from "../source/customer-schema.js";
+import { describeChanges, sanitiseText, unsafeTextIn, visibleText } from "../text/sanitise.js";
+import { sourceIdentity } from "./defaults.js";
 
 /** Dotted paths to primitive values of `T`, two levels deep (`"name"`, `"address.city"`, `"custom.customCombo0"`). */
 export type FieldPath<T> = {
@@ -76,6 +78,8 @@ export interface SyncMapping<S> {
 export interface MappedRecord {
   /** externalCompanyId. */
   key: string;
+  /** Who the source record is, when known (see `sourceIdentity`): tells a record read twice from a key collision. */
+  identity?: string | undefined;
   /** Company payload. */
   company: MarketoPayload;
   /** Named-account payload, when mapped. */
@@ -83,7 +87,9 @@ export interface MappedRecord {
   /** Sales person payload, when mapped. */
   salesPerson?: MarketoPayload | undefined;
   /** Lead payloads with a valid email, keyed by lower-case email. */
-  leads: { key: string; payload: MarketoPayload }[];
+  leads: { key: string; payload: MarketoPayload; notes?: Reason[] | undefined }[];
+  /** `sanitised` notes for the audit rows of the company, named account and sales person (see `text/sanitise.ts`). */
+  notes?: { company?: Reason[]; namedAccount?: Reason[]; salesPerson?: Reason[] } | undefined;
   /** Contacts not turned into leads, and why. */
   contactIssues: { key: string; outcome: "rejected" | "skipped"; reason: Reason }[];
 }
@@ -125,12 +131,26 @@ function compile<T>(map: FieldMap<T>): Compiled<T> {
   return out;
 }
 
-function run<T>(compiled: Compiled<T>, input: T): MarketoPayload {
+/** A `sanitised` note for one field, when {@link sanitiseText} changed it. */
+function sanitised(field: string, value: string, notes: Reason[]): string {
+  const { value: clean, changes } = sanitiseText(value);
+  if (changes) notes.push({ code: "sanitised", message: `${visibleText(field)}: removed ${describeChanges(changes)}` });
+  return clean;
+}
+
+/** Cleans every string of a payload built outside a field map (a sales person), with notes. */
+function sanitisePayload(payload: MarketoPayload, notes: Reason[]): MarketoPayload {
+  const out: MarketoPayload = {};
+  for (const [k, v] of Object.entries(payload)) out[k] = typeof v === "string" ? sanitised(k, v, notes) : v;
+  return out;
+}
+
+function run<T>(compiled: Compiled<T>, input: T, notes: Reason[] = []): MarketoPayload {
   const out: MarketoPayload = {};
   for (const [field, get] of compiled) {
     let v = get(input);
     if (typeof v === "string") {
-      v = v.trim();
+      v = sanitised(field, v, notes).trim();
       // An empty QAD field means "not set": leave it out rather than blanking what Marketo has.
       if (v === "") continue;
     }
@@ -158,6 +178,16 @@ export function compileMapping<S>(mapping: SyncMapping<S>): CompiledMapping<S> {
         if (typeof key !== "string" || key.trim() === "") {
           return { key: undefined, reason: { code: "invalid_key", message: "externalCompanyId is blank" } };
         }
+        const unsafe = unsafeTextIn(key);
+        if (unsafe !== undefined) {
+          return {
+            key: visibleText(key),
+            reason: {
+              code: "invalid_key",
+              message: `externalCompanyId holds ${unsafe}; keys are never altered, so the record is rejected`,
+            },
+          };
+        }
         if (key.length > 100) {
           return {
             key,
@@ -168,30 +198,52 @@ export function compileMapping<S>(mapping: SyncMapping<S>): CompiledMapping<S> {
           };
         }
         const k: string = key;
-        const out: MappedRecord = { key: k, company: run(company, record), leads: [], contactIssues: [] };
+        const notes = { company: [] as Reason[], namedAccount: [] as Reason[], salesPerson: [] as Reason[] };
+        const out: MappedRecord = {
+          key: k,
+          identity: sourceIdentity(record),
+          company: run(company, record, notes.company),
+          leads: [],
+          contactIssues: [],
+        };
         out.company.externalCompanyId = k;
         if (mapping.salesPerson) {
           const sp = mapping.salesPerson(record);
           if (sp && typeof sp.externalSalesPersonId === "string" && sp.externalSalesPersonId !== "") {
-            out.salesPerson = sp;
+            const unsafeSp = unsafeTextIn(sp.externalSalesPersonId);
+            if (unsafeSp !== undefined) {
+              return {
+                key,
+                reason: { code: "invalid_key", message: `externalSalesPersonId holds ${unsafeSp}` },
+              };
+            }
+            out.salesPerson = sanitisePayload(sp, notes.salesPerson);
             out.company.externalSalesPersonId = sp.externalSalesPersonId;
           }
         }
         if (named) {
-          const na = run(named, record);
+          const na = run(named, record, notes.namedAccount);
           if (typeof na.name !== "string" || na.name === "") {
             return { key, reason: { code: "mapping", message: "named account name is blank" } };
           }
           out.namedAccount = na;
         }
+        if (notes.company.length + notes.namedAccount.length + notes.salesPerson.length > 0) {
+          out.notes = {};
+          if (notes.company.length > 0) out.notes.company = notes.company;
+          if (notes.namedAccount.length > 0) out.notes.namedAccount = notes.namedAccount;
+          if (notes.salesPerson.length > 0) out.notes.salesPerson = notes.salesPerson;
+        }
         if (lead) {
           const seen = new Set<string>();
           mapping.contacts(record).forEach((contact, i) => {
             const email = contact.email?.trim().toLowerCase() ?? "";
-            const ref = contact.contactCode ?? (email || `#${i}`);
-            if (!EMAIL.test(email)) {
+            const ref = visibleText(contact.contactCode ?? (email || `#${i}`));
+            const contactKey = `${k}#${visibleText(contact.contactCode ?? String(i))}`;
+            // An email is a lookup key: one with a control or bidi character is invalid, never cleaned.
+            if (!EMAIL.test(email) || unsafeTextIn(email) !== undefined) {
               out.contactIssues.push({
-                key: `${k}#${contact.contactCode ?? i}`,
+                key: contactKey,
                 outcome: mapping.invalidContactEmail === "reject" ? "rejected" : "skipped",
                 reason: {
                   code: "invalid_email",
@@ -202,24 +254,28 @@ export function compileMapping<S>(mapping: SyncMapping<S>): CompiledMapping<S> {
             }
             if (seen.has(email)) {
               out.contactIssues.push({
-                key: `${k}#${contact.contactCode ?? i}`,
+                key: contactKey,
                 outcome: "skipped",
                 reason: { code: "duplicate_email", message: `another contact of this customer has email ${email}` },
               });
               return;
             }
             seen.add(email);
-            const payload = run(lead, { contact, customer: record, externalCompanyId: k });
+            const leadNotes: Reason[] = [];
+            const payload = run(lead, { contact, customer: record, externalCompanyId: k }, leadNotes);
             payload.email = email;
             payload.externalCompanyId = k;
-            out.leads.push({ key: email, payload });
+            out.leads.push(leadNotes.length > 0 ? { key: email, payload, notes: leadNotes } : { key: email, payload });
           });
         }
         return out;
       } catch (e) {
         return {
-          key,
-          reason: { code: "mapping", message: `mapping threw: ${e instanceof Error ? e.message : String(e)}` },
+          key: key === undefined ? undefined : visibleText(String(key)),
+          reason: {
+            code: "mapping",
+            message: `mapping threw: ${visibleText(e instanceof Error ? e.message : String(e))}`,
+          },
         };
       }
     },

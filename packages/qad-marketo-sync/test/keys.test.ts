@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import {
+  arraySource,
+  createMemoryStore,
+  createSync,
+  defaultExternalCompanyId,
+  escapeKeyPart,
+  type SourceCustomer,
+  type SyncOptions,
+} from "../src/index.js";
+import { customer } from "./support/customers.js";
+import { FakeGateway } from "./support/fake-gateway.js";
+
+const setup = (records: unknown[], opts: Partial<SyncOptions> = {}) => {
+  const marketo = new FakeGateway();
+  const store = createMemoryStore();
+  const sync = createSync({ source: arraySource(records), marketo, store, readBack: false, ...opts });
+  return { marketo, store, sync };
+};
+
+const run = async (s: ReturnType<typeof setup>) => {
+  const o = await s.sync.runOnce();
+  if (o.status === "alreadyRunning") throw new Error("unexpected alreadyRunning");
+  const rows = await s.store.queryAudit({ tenant: "default", runId: o.summary.runId });
+  return { ...o, rows };
+};
+
+const names = (n: number) => ({ name: `Customer ${n} Inc` });
+
+describe("the default externalCompanyId is injective", () => {
+  it("escapes `.` and `%` inside the codes and leaves plain codes as they were", () => {
+    expect(defaultExternalCompanyId(customer(1, { sharedSetCode: "SET", customerCode: "C1" }))).toBe("SET.C1");
+    expect(defaultExternalCompanyId(customer(1, { sharedSetCode: "SS1", customerCode: "X.Y" }))).toBe("SS1.X%2EY");
+    expect(defaultExternalCompanyId(customer(1, { sharedSetCode: "SS1.X", customerCode: "Y" }))).toBe("SS1%2EX.Y");
+    expect(defaultExternalCompanyId(customer(1, { sharedSetCode: "A%2EB", customerCode: "C" }))).toBe("A%252EB.C");
+    expect(escapeKeyPart("no-change_here 1")).toBe("no-change_here 1");
+  });
+
+  it("SS1/X.Y and SS1.X/Y become two Marketo companies with two audit rows", async () => {
+    const s = setup([
+      customer(1, { sharedSetCode: "SS1", customerCode: "X.Y", ...names(1) }),
+      customer(2, { sharedSetCode: "SS1.X", customerCode: "Y", ...names(2) }),
+    ]);
+    const { rows, summary } = await run(s);
+    expect(summary.outcomes.company.created).toBe(2);
+    expect([...s.marketo.companies.keys()].sort()).toEqual(["SS1%2EX.Y", "SS1.X%2EY"]);
+    expect(rows.filter((r) => r.kind === "company").map((r) => r.key)).toHaveLength(2);
+  });
+
+  it("a user keyOf mapping two customers to one key rejects both, each naming the other", async () => {
+    const legacy = (c: SourceCustomer) => `${c.sharedSetCode}.${c.customerCode}`;
+    const s = setup(
+      [
+        customer(1, { sharedSetCode: "SS1", customerCode: "X.Y", ...names(1) }),
+        customer(2, { sharedSetCode: "SS1.X", customerCode: "Y", ...names(2) }),
+        customer(3),
+      ],
+      { keyOf: legacy },
+    );
+    const { rows, summary } = await run(s);
+    expect(s.marketo.companies.has("SS1.X.Y")).toBe(false);
+    expect(summary.outcomes.company.created).toBe(1);
+    const rejected = rows.filter((r) => r.outcome === "rejected");
+    expect(rejected).toHaveLength(2);
+    for (const r of rejected) {
+      expect(r.kind).toBe("customer");
+      expect(r.reasons[0]?.code).toBe("key_collision");
+    }
+    const messages = rejected.map((r) => r.reasons[0]?.message).join("\n");
+    expect(messages).toContain("customer SS1%2EX.Y, row 1.2");
+    expect(messages).toContain("customer SS1.X%2EY, row 1.1");
+    // Two audit rows, not one upserted over the other.
+    expect(new Set(rejected.map((r) => r.key)).size).toBe(2);
+  });
+});
+
+describe("the same key twice in a batch", () => {
+  it("the later source row wins and the earlier copy is rejected naming it", async () => {
+    const s = setup([
+      customer(3, { customerCode: "T3", name: "First Copy" }),
+      customer(4),
+      customer(3, { customerCode: "T3 ", name: "Second Copy" }),
+    ]);
+    const { rows, summary } = await run(s);
+    expect(s.marketo.companies.get("SET.T3")?.company).toBe("Second Copy");
+    expect(summary.outcomes.company.created).toBe(2);
+    expect(summary.outcomes.customer.rejected).toBe(1);
+    const [dropped] = rows.filter((r) => r.outcome === "rejected");
+    expect(dropped).toMatchObject({ kind: "customer", key: "SET.T3", sourceKey: "SET.T3" });
+    expect(dropped?.reasons[0]?.code).toBe("duplicate_key");
+    expect(dropped?.reasons[0]?.message).toMatch(/"SET\.T3" \(row 1\.3\).*later source row is written/);
+  });
+
+  it("three copies leave two rejected rows and one write: one audit outcome per source row", async () => {
+    const s = setup([customer(5, { name: "A" }), customer(5, { name: "B" }), customer(5, { name: "C" })]);
+    const { rows } = await run(s);
+    const customerRows = rows.filter((r) => r.kind === "customer" || r.kind === "company");
+    expect(customerRows.map((r) => r.outcome).sort()).toEqual(["created", "rejected", "rejected"]);
+    expect(s.marketo.companies.get("SET.C5")?.company).toBe("C");
+  });
+});
+
+describe("case variants of a key", () => {
+  it("d2 and D2 are both rejected (one Marketo company), never audited as created and updated", async () => {
+    const s = setup([
+      customer(2, { customerCode: "d2", name: "Lower" }),
+      customer(2, { customerCode: "D2", name: "Upper" }),
+      customer(7),
+    ]);
+    const { rows, summary } = await run(s);
+    expect(s.marketo.companies.has("SET.d2")).toBe(false);
+    expect(s.marketo.companies.has("SET.D2")).toBe(false);
+    expect(summary.outcomes.company.created).toBe(1);
+    const rejected = rows.filter((r) => r.outcome === "rejected");
+    expect(rejected.map((r) => r.key).sort()).toEqual(["SET.D2", "SET.d2"]);
+    for (const r of rejected) expect(r.reasons[0]?.code).toBe("key_case_variant");
+    expect(rejected.find((r) => r.key === "SET.d2")?.reasons[0]?.message).toContain('"SET.D2" (row 1.2)');
+    expect(rows.some((r) => r.kind === "company" && r.key.toLowerCase() === "set.d2")).toBe(false);
+  });
+});
