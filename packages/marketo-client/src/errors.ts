@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { MarketoReason, RecordResult } from "./records.js";
+
 const BRAND = Symbol.for("@ml/marketo-client/error");
 
 /** A redacted description of the request that failed: no headers, no body, secrets removed from the URL. */
@@ -16,13 +18,8 @@ export interface RedactedRequest {
   url: string;
 }
 
-/** One `{code, message}` pair as Marketo reports it in `errors[]` or a record's `reasons[]`. */
-export interface MarketoReason {
-  /** Marketo's code, always as a string (the wire may send a number). */
-  code: string;
-  /** Marketo's message. */
-  message: string;
-}
+/** Re-exported from the record types (the bottom layer), where it is declared. */
+export type { MarketoReason } from "./records.js";
 
 /** Fields every {@link MarketoError} constructor accepts. */
 export interface MarketoErrorOptions {
@@ -242,7 +239,7 @@ export class MarketoValidationError extends MarketoError {
 export class MarketoSyncIncompleteError extends MarketoError {
   /** Results of the records Marketo processed, in input order. */
   readonly partial: {
-    results: import("./resources/types.js").RecordResult[];
+    results: RecordResult[];
     requestIds: string[];
     warnings: string[];
   };
@@ -251,7 +248,7 @@ export class MarketoSyncIncompleteError extends MarketoError {
   constructor(
     message: string,
     options: MarketoErrorOptions & {
-      partial: { results: import("./resources/types.js").RecordResult[]; requestIds: string[]; warnings: string[] };
+      partial: { results: RecordResult[]; requestIds: string[]; warnings: string[] };
       failedIndexes: number[];
     },
   ) {

@@ -9,7 +9,7 @@ export type { MarketoBaseUrls, MarketoClientOptions, MarketoLimitsOptions, Marke
 export { MUNCHKIN_ID } from "./config.js";
 export type { CodeAction } from "./envelope/codes.js";
 export { actionFor } from "./envelope/codes.js";
-export type { MarketoApiErrorOptions, MarketoErrorOptions, MarketoReason, RedactedRequest } from "./errors.js";
+export type { MarketoApiErrorOptions, MarketoErrorOptions, RedactedRequest } from "./errors.js";
 export {
   isMarketoError,
   MarketoApiError,
@@ -36,6 +36,21 @@ export type { LimiterState, LimiterStore, Reservation, ReserveLimits } from "./l
 export { InMemoryLimiterStore } from "./limits/limiter-store.js";
 export type { ContinuePredicate, Page, PageFetcher } from "./paging.js";
 export { Paged } from "./paging.js";
+export type {
+  Company,
+  Lead,
+  MarketoReason,
+  MarketoRecord,
+  NamedAccount,
+  ObjectDescription,
+  Opportunity,
+  OpportunityRole,
+  RecordResult,
+  RecordStatus,
+  SalesPerson,
+  SyncAction,
+  SyncResult,
+} from "./records.js";
 export type { Activity, ActivityListParams, ActivityType, DeletedLead, LeadChange } from "./resources/activities.js";
 export { Activities } from "./resources/activities.js";
 export { Companies } from "./resources/companies.js";
@@ -48,21 +63,7 @@ export { Opportunities, OpportunityRoles } from "./resources/opportunities.js";
 export { SalesPersons } from "./resources/sales-persons.js";
 export type { Usage } from "./resources/stats.js";
 export { Stats } from "./resources/stats.js";
-export type {
-  CallOptions,
-  Company,
-  Lead,
-  MarketoRecord,
-  NamedAccount,
-  ObjectDescription,
-  Opportunity,
-  OpportunityRole,
-  RecordResult,
-  RecordStatus,
-  SalesPerson,
-  SyncAction,
-  SyncResult,
-} from "./resources/types.js";
+export type { CallOptions } from "./resources/types.js";
 export type { RetryOptions } from "./transport/retry-policy.js";
 export type { Envelope, TransportRequest } from "./transport/transport.js";
 export { Transport } from "./transport/transport.js";

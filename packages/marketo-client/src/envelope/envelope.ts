@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { MarketoReason } from "../errors.js";
+import type { MarketoReason } from "../records.js";
 
 /** A successful Marketo envelope, as `Transport.request()` returns it. */
 export interface Envelope<T> {

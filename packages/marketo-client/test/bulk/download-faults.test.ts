@@ -1,3 +1,4 @@
+import { collectUntilError } from "@ml/http-kernel/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   BulkApi,
@@ -18,16 +19,6 @@ afterEach(async () => {
 
 const poll = { initialDelayMs: 60_000, maxDelayMs: 60_000 };
 const filter = { createdAt: { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-31T00:00:00Z" } };
-
-async function failure(it: AsyncIterable<unknown>): Promise<{ rows: unknown[]; error: unknown }> {
-  const rows: unknown[] = [];
-  try {
-    for await (const r of it) rows.push(r);
-  } catch (error) {
-    return { rows, error };
-  }
-  return { rows, error: undefined };
-}
 
 describe("bulk file download faults", () => {
   it("resumes a dropped connection with Range from the last byte received, not from zero", async () => {
@@ -62,7 +53,7 @@ describe("bulk file download faults", () => {
   it("throws MarketoChecksumError when the file does not match fileChecksum, after the rows it could yield", async () => {
     const leads = makeLeads(30);
     h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { faults: { corruptChecksum: true } } });
-    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    const { items: rows, error } = await collectUntilError(h.bulk.leads.extract({ filter }, { poll }));
     expect(error).toBeInstanceOf(MarketoChecksumError);
     expect((error as MarketoChecksumError).code).toBe("BULK_CHECKSUM");
     expect(isMarketoError(error)).toBe(true);
@@ -80,7 +71,7 @@ describe("bulk file download faults", () => {
       leadFields: LEAD_FIELDS,
       options: { faults: { truncateAtByte: 1_500, truncateMode: "serve" } },
     });
-    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    const { items: rows, error } = await collectUntilError(h.bulk.leads.extract({ filter }, { poll }));
     expect(error).toBeInstanceOf(MarketoCsvError);
     expect((error as MarketoCsvError).code).toBe("BULK_TRUNCATED");
     expect(rows.length).toBeGreaterThan(0);
@@ -96,7 +87,7 @@ describe("bulk file download faults", () => {
       leadFields: LEAD_FIELDS,
       options: { faults: { truncateAtByte: 1_777, truncateMode: "file" } },
     });
-    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    const { items: rows, error } = await collectUntilError(h.bulk.leads.extract({ filter }, { poll }));
     expect(error).toBeInstanceOf(MarketoCsvError);
     for (const [i, r] of rows.entries()) expect(r).toEqual(asRow(leads[i] as Record<string, unknown>));
   });
@@ -104,7 +95,7 @@ describe("bulk file download faults", () => {
   it("throws MarketoBulkJobFailedError when the job fails; resuming creates a new job for that window", async () => {
     const leads = makeLeads(5);
     h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { faults: { failJobs: 1 } } });
-    const { error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    const { error } = await collectUntilError(h.bulk.leads.extract({ filter }, { poll }));
     expect(error).toBeInstanceOf(MarketoBulkJobFailedError);
     const failed = error as MarketoBulkJobFailedError;
     expect(failed.jobStatus).toBe("Failed");
@@ -121,7 +112,7 @@ describe("bulk file download faults", () => {
     // Slow steps (300 real ms) so the job is surely still queued when it is canceled.
     h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { stepMs: 300_000 } });
     const extraction = h.bulk.leads.extract({ filter }, { poll });
-    const run = failure(extraction);
+    const run = collectUntilError(extraction);
     // Wait until the job exists, then cancel it.
     while (h.sim.inspect().jobs.length === 0) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 20));
@@ -134,7 +125,7 @@ describe("bulk file download faults", () => {
 
     // Someone else cancels the job: the extract reports it.
     const other = h.bulk.leads.extract({ filter }, { poll });
-    const run2 = failure(other);
+    const run2 = collectUntilError(other);
     while (h.sim.inspect().jobs.length < 2) await new Promise((r) => setTimeout(r, 5));
     const id = h.sim.inspect().jobs[1]?.exportId as string;
     await h.bulk.leads.cancel(id);
@@ -166,7 +157,7 @@ describe("bulk file download faults", () => {
       },
       { sleep: scaledSleep(h.ctx.timeScale), logger: quietLogger, describeLeadFields },
     );
-    const { error } = await failure(flaky.leads.extract({ filter }, { poll, maxResumeAttempts: 3 }));
+    const { error } = await collectUntilError(flaky.leads.extract({ filter }, { poll, maxResumeAttempts: 3 }));
     expect(error).toBeInstanceOf(MarketoBulkDownloadError);
     expect((error as MarketoBulkDownloadError).retryable).toBe(true);
   });
@@ -184,7 +175,7 @@ describe("bulk file download faults", () => {
     const rowsText = leads.map((l) => `${l.id},${l.email},${l.createdAt}\n`);
     const cut = Buffer.byteLength(header + rowsText.slice(0, 10).join(""));
     h.sim.configure({ faults: { truncateAtByte: cut, truncateMode: "file" } });
-    const { rows, error } = await failure(h.bulk.leads.extract({ filter }, { poll }));
+    const { items: rows, error } = await collectUntilError(h.bulk.leads.extract({ filter }, { poll }));
     expect(error).toBeInstanceOf(MarketoCsvError);
     expect((error as MarketoCsvError).code).toBe("BULK_TRUNCATED");
     expect((error as MarketoCsvError).message).toMatch(/holds 10 rows but Marketo announced 30/);
@@ -196,7 +187,7 @@ describe("bulk file download faults", () => {
   it("reports a file past Marketo's retention (404 on a completed job) as BULK_FILE_GONE; a resume recreates the job", async () => {
     const leads = makeLeads(8);
     h = await startHarness({ leads, leadFields: LEAD_FIELDS, options: { faults: { expireFiles: true } } });
-    const { error } = await failure(h.bulk.leads.extract({ filter }, { poll, maxResumeAttempts: 2 }));
+    const { error } = await collectUntilError(h.bulk.leads.extract({ filter }, { poll, maxResumeAttempts: 2 }));
     expect(error).toBeInstanceOf(MarketoBulkDownloadError);
     const gone = error as MarketoBulkDownloadError;
     expect(gone.code).toBe("BULK_FILE_GONE");

@@ -212,9 +212,5 @@ export async function startHarness(f: Fixture = {}, deps: BulkApiDependencies = 
   };
 }
 
-/** Collects every row of an async iterable. */
-export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
+/** Collects every row of an async iterable (the shared helper, re-exported for the bulk suites). */
+export { collect } from "@ml/http-kernel/testing";
