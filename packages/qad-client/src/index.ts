@@ -8,7 +8,7 @@ export type {
   TokenLifetimeOptions,
 } from "./auth/options.js";
 export { ENTITY_KINDS, type EntityKind, type PageRequest, type QadBackend } from "./backend.js";
-export { QadClient } from "./client.js";
+export { QadClient, type QadPathCheck } from "./client.js";
 export {
   isQadError,
   QadAbortError,
@@ -46,7 +46,22 @@ export {
 export type { QadClientOptions } from "./options.js";
 export type { ChangesOptions, QadPoll } from "./polling/changes.js";
 export type { QadCheckpoint, QadInstant } from "./polling/checkpoint.js";
-export * from "./qxtend/index.js";
+// QXtend: only what a user configures with. The SOAP envelope builders, namespaces, filter and date codecs and the
+// backend factory are internals of the client (src/qxtend/), not part of the public surface.
+export {
+  CONTACT_FIELD_DEFAULTS,
+  type ContactFieldMap,
+  CUSTOMER_FIELD_DEFAULTS,
+  type CustomerFieldMap,
+} from "./qxtend/customer-mapping.js";
+export {
+  QXTEND_ENTITY_DEFAULTS,
+  type QxtendEntityMapping,
+  type QxtendFieldSpec,
+  type QxtendFieldType,
+} from "./qxtend/entity-mapping.js";
+export type { QadDateFormat } from "./qxtend/filter.js";
+export { type QxtendOptions, qxtendOptionsSchema } from "./qxtend/options.js";
 export {
   type Address,
   addressSchema,
