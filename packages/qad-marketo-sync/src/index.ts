@@ -4,7 +4,26 @@ export { marketoGateway } from "./adapters/marketo-gateway.js";
 export type { QadCustomerSourceOptions } from "./adapters/qad-customer-source.js";
 export { qadCustomerSource } from "./adapters/qad-customer-source.js";
 export type { CarryForwardOptions } from "./engine/carry-forward.js";
+export type {
+  DryRunAction,
+  DryRunCalls,
+  DryRunItem,
+  DryRunOptions,
+  DryRunReport,
+  DryRunTotals,
+  FieldChange,
+} from "./engine/dry-run.js";
 export type { NameConflictPolicy } from "./engine/plan.js";
+export type {
+  ReconcileFinding,
+  ReconcileOptions,
+  ReconcileOutcome,
+  ReconcilePolicy,
+  ReconcileReport,
+  ReconcileSchedule,
+  ReconcileTotals,
+} from "./engine/reconcile.js";
+export { RECONCILE_CHECKPOINT } from "./engine/reconcile.js";
 export type { ErrorInfo, SyncErrorCode, SyncErrorOptions, VaultErrorCode } from "./errors.js";
 export { isSyncError, LeaseLostError, SchemaVersionError, SyncConfigError, SyncError, VaultError } from "./errors.js";
 export type { StageCounts, SyncEventName, SyncEvents, SyncListener } from "./events.js";
@@ -36,11 +55,13 @@ export type {
   JsonValue,
   MarketoGateway,
   MarketoPayload,
+  NamedAccountRef,
   NamedAccountWriteMode,
   OpportunityInfo,
   Reason,
   SalesPersonInfo,
   SourceItem,
+  SourceKey,
   SourceRead,
   SourceRecordItem,
 } from "./ports.js";

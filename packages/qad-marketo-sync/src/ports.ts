@@ -54,6 +54,22 @@ export interface CustomerSource {
    * @param from the checkpoint saved by a previous run
    */
   read(from: JsonValue | undefined, options?: { signal?: AbortSignal | undefined }): SourceRead;
+  /**
+   * Lists the key of every record the source holds now (not only the changed ones), as cheaply as the source
+   * allows, for `Sync.reconcile`: a key the store knows as synced but the source no longer lists is gone from the
+   * source. Keys must be the sync's `externalCompanyId` of each record. Optional: without it, reconcile reads the
+   * whole source with `read(undefined)` and takes each record's key from the mapping. It must throw (never end
+   * early) when the listing fails, so a partial listing is never taken for deletions.
+   */
+  keys?(options?: { signal?: AbortSignal | undefined }): AsyncIterable<SourceKey>;
+}
+
+/** One current record of the source, as {@link CustomerSource.keys} lists it. */
+export interface SourceKey {
+  /** The record's key (the sync's `externalCompanyId`). */
+  key: string;
+  /** `false` when the source marks the record inactive (QAD `isActive`); `undefined` when it has no such flag. */
+  active?: boolean | undefined;
 }
 
 // ---------------------------------------------------------------- marketo
@@ -226,6 +242,19 @@ export interface MarketoGateway {
     object: "companies" | "namedAccounts" | "leads" | "salesPersons",
     options?: GatewayCallOptions,
   ): Promise<Map<string, FieldSpec> | undefined>;
+  /**
+   * Deletes named accounts, by `marketoGUID` when given, else by `name` (Marketo's dedupe field); at most 300 per
+   * call, one result per input in order. Optional: reconcile's `removeNamedAccount` policy needs it.
+   */
+  deleteNamedAccounts?(refs: NamedAccountRef[], options?: GatewayCallOptions): Promise<GatewayRecordResult[]>;
   /** This client's view of the quota. */
   usage(): GatewayUsage;
+}
+
+/** Identifies one named account to delete. */
+export interface NamedAccountRef {
+  /** Marketo GUID (preferred). */
+  marketoGUID?: string | undefined;
+  /** Name, used when the GUID is unknown. */
+  name?: string | undefined;
 }

@@ -1,3 +1,4 @@
+import type { ReconcileTotals } from "./engine/reconcile.js";
 import type { ErrorInfo } from "./errors.js";
 import type { Outcome, RecordKind, RunStatus } from "./store/audit-store.js";
 
@@ -50,6 +51,8 @@ export interface RunSummary {
   carried: CarriedSummary;
   /** Why the run failed or stopped early, when it did. */
   error?: ErrorInfo | undefined;
+  /** The periodic reconcile of this run (`SyncOptions.reconcile`), when one was due. */
+  reconcile?: ReconcileTotals | undefined;
 }
 
 /** Carry-forward figures of a run (see `SyncOptions.carryForward`). */

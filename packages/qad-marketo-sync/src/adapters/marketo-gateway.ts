@@ -9,6 +9,7 @@ import type {
   GatewayRecordResult,
   MarketoGateway,
   MarketoPayload,
+  NamedAccountRef,
   NamedAccountWriteMode,
   OpportunityInfo,
   SalesPersonInfo,
@@ -204,6 +205,34 @@ export function marketoGateway(mk: MarketoClient, options: MarketoGatewayOptions
       // A read-only (CRM-owned) object marks every field updateable:false; the engine does not write it anyway,
       // so keep the names rather than filtering everything away.
       return new Map(d.fields.map((f) => [f.name, { length: f.length }]));
+    },
+    async deleteNamedAccounts(refs: NamedAccountRef[], o) {
+      // By GUID where known (exact), else by name (the dedupe field); results go back in input order.
+      const out: GatewayRecordResult[] = new Array(refs.length);
+      const byId: number[] = [];
+      const byName: number[] = [];
+      refs.forEach((r, i) => {
+        (r.marketoGUID ? byId : byName).push(i);
+      });
+      if (byId.length > 0) {
+        const res = await mk.namedAccounts.delete(
+          { deleteBy: "idField", input: byId.map((i) => ({ marketoGUID: refs[i]?.marketoGUID })) },
+          sig(o),
+        );
+        res.results.forEach((r, j) => {
+          out[byId[j] as number] = toResult(r);
+        });
+      }
+      if (byName.length > 0) {
+        const res = await mk.namedAccounts.delete(
+          { deleteBy: "dedupeFields", input: byName.map((i) => ({ name: refs[i]?.name })) },
+          sig(o),
+        );
+        res.results.forEach((r, j) => {
+          out[byName[j] as number] = toResult(r);
+        });
+      }
+      return out;
     },
     usage() {
       const q = mk.quota();

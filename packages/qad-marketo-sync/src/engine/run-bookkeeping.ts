@@ -146,6 +146,8 @@ export class RunBook {
       contextsUpdated: number;
       readOnly: RunSummary["readOnly"];
       droppedFields?: string[];
+      /** The figures of a periodic reconcile made in this run. */
+      reconcile?: RunSummary["reconcile"];
     },
   ): Promise<RunSummary> {
     const { tenant, runId, trigger, store, gateway, emitter, logger } = this.deps;
@@ -178,6 +180,7 @@ export class RunBook {
       contextsUpdated: extra.contextsUpdated,
       carried: { ...this.carried },
       ...(extra.error ? { error: extra.error } : {}),
+      ...(extra.reconcile ? { reconcile: extra.reconcile } : {}),
     };
     try {
       await store.finishRun(tenant, runId, { status, finishedAt, summary: summary as unknown as JsonValue });
