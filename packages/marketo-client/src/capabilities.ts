@@ -4,10 +4,13 @@
  * @module
  */
 import type { Logger } from "./internal/runtime.js";
+import { assertOneOf, assertOptions } from "./internal/validate.js";
 import type { ObjectDescription } from "./resources/types.js";
 
 /** Objects that a native CRM sync can make read-only through the API. */
 export type CapabilityObject = "companies" | "opportunities" | "salesPersons";
+
+const CAPABILITY_OBJECTS: readonly CapabilityObject[] = ["companies", "opportunities", "salesPersons"];
 
 /** Whether this client may write an object, and how it knows. */
 export interface Capability {
@@ -66,6 +69,8 @@ export class Capabilities {
    * ```
    */
   async get(object: CapabilityObject, options?: { refresh?: boolean }): Promise<Capability> {
+    assertOneOf(object, CAPABILITY_OBJECTS, "capabilities.get object");
+    assertOptions(options, "capabilities.get");
     if (options?.refresh) {
       this.#learned.delete(object);
       this.#probed.delete(object);

@@ -1,4 +1,5 @@
 import { realSleep, silentLogger, systemClock } from "../internal/runtime.js";
+import { assertNonEmptyString, assertOptions, assertParams } from "../internal/validate.js";
 import { BulkExtraction, resolveExtractOptions } from "./extraction.js";
 import { type BulkJobListStatus, cancelJob, centralDay, type JobContext, jobStatus, listJobs } from "./job.js";
 import { checkResumeState, planActivities, planLeads } from "./plan.js";
@@ -50,6 +51,9 @@ export class BulkExportApi<P> {
    * ```
    */
   extract(params: P, options?: BulkExtractOptions): BulkExtraction {
+    const what = `bulk.${this.#ctx.object}.extract`;
+    assertOptions(options, what);
+    if (!options?.resumeFrom) assertParams(params, what, "{ filter: { createdAt: { startAt, endAt } } }");
     const resolved = resolveExtractOptions(options);
     const resume = options?.resumeFrom;
     const maxDays = options?.maxWindowDays ?? 31;
@@ -59,12 +63,14 @@ export class BulkExportApi<P> {
   }
 
   /** The status of one export job (`status.json`). */
-  status(exportId: string, options?: BulkCallOptions): Promise<BulkJobStatus> {
+  async status(exportId: string, options?: BulkCallOptions): Promise<BulkJobStatus> {
+    assertNonEmptyString(exportId, `bulk.${this.#ctx.object}.status exportId`);
     return jobStatus(this.#ctx, exportId, options?.signal);
   }
 
   /** Cancels one export job (`cancel.json`) and returns its new status. */
-  cancel(exportId: string, options?: BulkCallOptions): Promise<BulkJobStatus> {
+  async cancel(exportId: string, options?: BulkCallOptions): Promise<BulkJobStatus> {
+    assertNonEmptyString(exportId, `bulk.${this.#ctx.object}.cancel exportId`);
     return cancelJob(this.#ctx, exportId, options?.signal);
   }
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { MarketoResponseParseError } from "../errors.js";
 import { syncInBatches } from "../internal/batch-sync.js";
 import { type FilterReadParams, filterRead } from "../internal/filter-read.js";
-import { assertOneOf, assertRecords } from "../internal/validate.js";
+import { assertOneOf, assertOptions, assertParams, assertRecords } from "../internal/validate.js";
 import type { Paged } from "../paging.js";
 import type { ResourceContext, WriteOptions } from "./object-resource.js";
 import {
@@ -82,7 +82,9 @@ export class Leads {
    * deduplication.
    */
   async sync(params: LeadSyncParams, options?: WriteOptions): Promise<SyncResult> {
-    const action = params?.action ?? "createOrUpdate";
+    assertParams(params, "leads sync", "{ input: [...] }");
+    assertOptions(options, "leads sync");
+    const action = params.action ?? "createOrUpdate";
     assertOneOf(action, ACTIONS, "action");
     assertRecords(params.input, "leads sync");
     const lookupField = params.lookupField ?? "email";
@@ -154,7 +156,9 @@ export class Leads {
 
   /** Deletes leads by id; one result per input record. */
   async delete(params: { input: readonly { id: number }[] }, options?: WriteOptions): Promise<SyncResult> {
-    assertRecords(params?.input, "leads delete");
+    assertParams(params, "leads delete", "{ input: [{ id }] }");
+    assertOptions(options, "leads delete");
+    assertRecords(params.input, "leads delete");
     return syncInBatches<{ id: number }>(
       {
         transport: this.#ctx.transport,

@@ -3,7 +3,7 @@ import type { Capabilities, CapabilityObject } from "../capabilities.js";
 import { MarketoResponseParseError } from "../errors.js";
 import { syncInBatches } from "../internal/batch-sync.js";
 import { type FilterReadParams, filterRead } from "../internal/filter-read.js";
-import { assertOneOf, assertRecords } from "../internal/validate.js";
+import { assertOneOf, assertOptions, assertParams, assertRecords } from "../internal/validate.js";
 import type { Paged } from "../paging.js";
 import type { Transport } from "../transport/transport.js";
 import {
@@ -113,8 +113,10 @@ export class ObjectResource<T extends MarketoRecord> {
    * ```
    */
   async sync(params: SyncParams<T>, options?: WriteOptions): Promise<SyncResult> {
-    const action = params?.action ?? "createOrUpdate";
-    const dedupeBy = params?.dedupeBy ?? "dedupeFields";
+    assertParams(params, `${this.spec.label} sync`, "{ input: [...] }");
+    assertOptions(options, `${this.spec.label} sync`);
+    const action = params.action ?? "createOrUpdate";
+    const dedupeBy = params.dedupeBy ?? "dedupeFields";
     assertOneOf(action, ACTIONS, "action");
     assertOneOf(dedupeBy, BY, "dedupeBy");
     assertRecords(params.input, `${this.spec.label} sync`);
@@ -176,7 +178,9 @@ export class ObjectResource<T extends MarketoRecord> {
 
   /** Deletes records by dedupe fields or id field; one result per input record. */
   async delete(params: DeleteParams<T>, options?: WriteOptions): Promise<SyncResult> {
-    const deleteBy = params?.deleteBy ?? "dedupeFields";
+    assertParams(params, `${this.spec.label} delete`, "{ input: [...] }");
+    assertOptions(options, `${this.spec.label} delete`);
+    const deleteBy = params.deleteBy ?? "dedupeFields";
     assertOneOf(deleteBy, BY, "deleteBy");
     assertRecords(params.input, `${this.spec.label} delete`);
     const keyFields = deleteBy === "idField" ? [this.spec.idField] : this.spec.dedupeFields;
