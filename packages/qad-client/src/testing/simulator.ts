@@ -3,10 +3,10 @@ import type { AddressInfo } from "node:net";
 import type { EntityKind } from "../backend.js";
 import type { QadClientOptions } from "../options.js";
 import type { QxtendOptions } from "../qxtend/index.js";
-import { DEFAULT_REST_ENTITIES } from "../rest/entities.js";
 import { RestSimFaults } from "./faults.js";
 import { createQxtendHandler, type QxtendSimFaults, type QxtendSimOptions } from "./qxtend/index.js";
 import { seededRandom } from "./random.js";
+import { SIM_CONTACTS_BROWSE, SIM_REST_ENTITIES } from "./rest-entities.js";
 import { compileFilter, type SimClause } from "./rest-filter.js";
 import { contactRows, dotted, toRestCustomer } from "./rest-rows.js";
 import { type CorruptionKind, QadSimStore } from "./store.js";
@@ -145,7 +145,7 @@ const KIND_PREFIX: { [K in EntityKind]: string } = {
   items: "item",
   goodsReceipts: "goodsReceipt",
 };
-const CONTACTS_BROWSE = DEFAULT_REST_ENTITIES.customers.contactsBrowseId as string;
+const CONTACTS_BROWSE = SIM_CONTACTS_BROWSE;
 
 function b64url(v: unknown): string {
   return Buffer.from(JSON.stringify(v)).toString("base64url");
@@ -228,9 +228,9 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
 
   const entityByPath = new Map<string, EntityKind>();
   const entityByBrowse = new Map<string, EntityKind>();
-  for (const [kind, cfg] of Object.entries(DEFAULT_REST_ENTITIES) as [
+  for (const [kind, cfg] of Object.entries(SIM_REST_ENTITIES) as [
     EntityKind,
-    (typeof DEFAULT_REST_ENTITIES)[EntityKind],
+    (typeof SIM_REST_ENTITIES)[EntityKind],
   ][]) {
     entityByPath.set(cfg.path, kind);
     entityByBrowse.set(cfg.browseId, kind);
@@ -263,7 +263,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     servers: [{ url: basePath }],
     paths: Object.fromEntries(
       [
-        ...Object.values(DEFAULT_REST_ENTITIES).map((e) => e.path),
+        ...Object.values(SIM_REST_ENTITIES).map((e) => e.path),
         "api/qracore/browses",
         "api/qracore/browses/totalCount",
         "api/qracore/securityControl",
@@ -460,7 +460,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     }
     const kind = entityByPath.get(path);
     if (kind) {
-      const cfg = DEFAULT_REST_ENTITIES[kind];
+      const cfg = SIM_REST_ENTITIES[kind];
       if (url.searchParams.get("viewUri") !== cfg.viewUri) {
         send(res, 400, { errors: [{ severity: 1, code: "400", message: "Unknown or missing viewUri" }] });
         return;
