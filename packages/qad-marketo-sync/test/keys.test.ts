@@ -118,3 +118,60 @@ describe("case variants of a key", () => {
     expect(rows.some((r) => r.kind === "company" && r.key.toLowerCase() === "set.d2")).toBe(false);
   });
 });
+
+describe("keys across the batches of a run", () => {
+  it("a case variant in a later batch is rejected naming the record written earlier", async () => {
+    const s = setup(
+      [
+        customer(2, { customerCode: "d2", name: "Lower" }),
+        customer(8),
+        customer(2, { customerCode: "D2", name: "Up" }),
+      ],
+      { batchSize: 2 },
+    );
+    const { rows } = await run(s);
+    expect(s.marketo.companies.get("SET.d2")?.company).toBe("Lower");
+    expect(s.marketo.companies.has("SET.D2")).toBe(false);
+    const [late] = rows.filter((r) => r.outcome === "rejected");
+    expect(late?.key).toBe("SET.D2");
+    expect(late?.reasons[0]).toMatchObject({ code: "key_case_variant" });
+    expect(late?.reasons[0]?.message).toContain('"SET.d2" (written earlier in this run)');
+  });
+
+  it("a user keyOf collision across batches keeps the first record and rejects the later one", async () => {
+    const s = setup(
+      [
+        customer(1, { sharedSetCode: "SS1", customerCode: "X.Y", ...names(1) }),
+        customer(3),
+        customer(2, { sharedSetCode: "SS1.X", customerCode: "Y", ...names(2) }),
+      ],
+      { batchSize: 2, keyOf: (c) => `${c.sharedSetCode}.${c.customerCode}` },
+    );
+    const { rows } = await run(s);
+    expect(s.marketo.companies.get("SS1.X.Y")?.company).toBe("Customer 1 Inc");
+    const [late] = rows.filter((r) => r.outcome === "rejected");
+    expect(late?.reasons[0]?.code).toBe("key_collision");
+    expect(late?.reasons[0]?.message).toContain("customer SS1.X%2EY, written earlier in this run");
+  });
+
+  it("rows colliding inside a batch keep later batches with that key rejected too", async () => {
+    const s = setup(
+      [customer(2, { customerCode: "d2" }), customer(2, { customerCode: "D2" }), customer(2, { customerCode: "d2" })],
+      {
+        batchSize: 2,
+      },
+    );
+    const { rows } = await run(s);
+    expect(s.marketo.companies.size).toBe(0);
+    const rejected = rows.filter((r) => r.outcome === "rejected");
+    expect(rejected).toHaveLength(3);
+    expect(rejected[2]?.reasons[0]?.message).toContain("rejected earlier in this run");
+  });
+
+  it("the same record read again in a later batch is written again, not rejected", async () => {
+    const s = setup([customer(4, { name: "Old" }), customer(5), customer(4, { name: "New" })], { batchSize: 2 });
+    const { rows } = await run(s);
+    expect(s.marketo.companies.get("SET.C4")?.company).toBe("New");
+    expect(rows.filter((r) => r.outcome === "rejected")).toHaveLength(0);
+  });
+});

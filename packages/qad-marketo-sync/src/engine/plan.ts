@@ -84,6 +84,55 @@ interface Row {
   index: number;
 }
 
+/** Who a row is for key comparison: its key, plus its source identity when that differs from the key. */
+const variantOf = (m: MappedRecord): string =>
+  m.identity === undefined || m.identity === m.key ? m.key : `${m.key}\u0000${m.identity}`;
+
+/** The key and identity of a {@link variantOf} string. */
+const splitVariant = (variant: string): { key: string; identity: string | undefined } => {
+  const at = variant.indexOf("\u0000");
+  return at < 0
+    ? { key: variant, identity: undefined }
+    : { key: variant.slice(0, at), identity: variant.slice(at + 1) };
+};
+
+/**
+ * The keys of one run, by folded key ({@link foldKey}): which record owns each (its {@link variantOf}), or that the
+ * key's records were rejected as colliding (then every later record with that folded key is rejected too). About
+ * 100 bytes per distinct key, for the length of one run; the only per-record state a run keeps besides read-back's
+ * touched accounts. Batches consult it in dispatch (source) order: {@link planBatch} reads and updates it
+ * synchronously, before its first `await`.
+ */
+class RunKeys {
+  private readonly owners = new Map<string, string>();
+  /** Keys of this run's rejected source rows (one per rejected row: rejections are few). */
+  readonly rejected = new Set<string>();
+  /** The owning variant of a folded key, `{ rejected: true }` when its records collided, or undefined. */
+  get(folded: string): { variant: string; rejected: boolean } | undefined {
+    const v = this.owners.get(folded);
+    if (v === undefined) return undefined;
+    return v.startsWith(POISON) ? { variant: v.slice(1), rejected: true } : { variant: v, rejected: false };
+  }
+  own(folded: string, variant: string): void {
+    this.owners.set(folded, variant);
+  }
+  poison(folded: string, variant: string): void {
+    this.owners.set(folded, `${POISON}${variant}`);
+  }
+}
+const POISON = "\u0001";
+
+/** The run key registry of each planning context (a context lives for one run or one dry run). */
+const runKeys = new WeakMap<object, RunKeys>();
+const keysOf = (ctx: object): RunKeys => {
+  let keys = runKeys.get(ctx);
+  if (!keys) {
+    keys = new RunKeys();
+    runKeys.set(ctx, keys);
+  }
+  return keys;
+};
+
 /** The decision on the records of one batch that share a folded key. */
 interface KeyVerdict {
   /** The row to write, if any. */
@@ -92,52 +141,81 @@ interface KeyVerdict {
   rejected: { row: Row; reason: Reason }[];
 }
 
+const describeVariant = (variant: string, where: string) => {
+  const { key, identity } = splitVariant(variant);
+  return `"${key}" (${identity === undefined ? "" : `customer ${visibleText(identity)}, `}${where})`;
+};
+
+/** The reason a row is rejected for sharing its folded key with `other` (a {@link variantOf} string). */
+function conflict(row: Row, other: string, where: string, verdict: string): Reason {
+  const otherKey = splitVariant(other).key;
+  return otherKey === row.m.key
+    ? {
+        code: "key_collision",
+        message: `externalCompanyId "${row.m.key}" is also the key of ${describeVariant(other, where)}; ${verdict}`,
+      }
+    : {
+        code: "key_case_variant",
+        message: `externalCompanyId "${row.m.key}" differs from ${describeVariant(other, where)} only in case or surrounding space and may be one Marketo company; ${verdict}`,
+      };
+}
+
 /**
- * Records of one batch whose keys fold to the same value (see {@link foldKey}):
+ * Records whose keys fold to the same value (see {@link foldKey}), within a batch and against the earlier batches of
+ * the run ({@link RunKeys}):
  * - one key and one source identity (the same customer read twice, e.g. by an overlapping poll, or `T3` and `T3 `
- *   trimmed by the schema): the later source row wins, every earlier copy is rejected as `duplicate_key`;
- * - one key, several identities (a key function mapping two customers to one key): every row is rejected as
- *   `key_collision`, as writing either would overwrite the other's company;
- * - keys differing in case or surrounding space (`d2` and `D2`): every row is rejected as `key_case_variant`.
- * Each reason names another record of the group by key, identity and row (`batch.position`, 1-based).
+ *   trimmed by the schema): the later source row wins, every earlier copy in the batch is rejected as
+ *   `duplicate_key` (a copy in an earlier batch was written then, and is written again now);
+ * - one key, several identities (a key function mapping two customers to one key): `key_collision`;
+ * - keys differing in case or surrounding space (`d2` and `D2`): `key_case_variant`.
+ * Colliding rows of one batch are all rejected, as writing either would overwrite the other's company; a row
+ * colliding with a record of an earlier batch (already written) is rejected, and so is every later row colliding
+ * with rows rejected so. Each reason names another record: key, identity, and row (`batch.position`, 1-based).
  */
-function judgeKeyGroup(rows: Row[], batch: number): KeyVerdict {
-  if (rows.length === 1) return { winner: rows[0], rejected: [] };
-  const ref = (r: Row) => {
-    const who = r.m.identity !== undefined && r.m.identity !== r.m.key ? `customer ${visibleText(r.m.identity)}, ` : "";
-    return `"${r.m.key}" (${who}row ${batch}.${r.index + 1})`;
-  };
-  const variant = (r: Row) => `${r.m.key}\u0000${r.m.identity ?? ""}`;
-  const variants = new Set(rows.map(variant));
-  const last = rows[rows.length - 1] as Row;
-  if (variants.size === 1) {
-    return {
-      winner: last,
-      rejected: rows.slice(0, -1).map((row) => ({
-        row,
-        reason: {
-          code: "duplicate_key",
-          message: `read again later in this batch (${ref(last)}); the later source row is written`,
-        },
-      })),
-    };
+function judgeKeyGroup(folded: string, rows: Row[], batch: number, keys: RunKeys): KeyVerdict {
+  const where = (r: Row) => `row ${batch}.${r.index + 1}`;
+  const owner = keys.get(folded);
+  const rejected: KeyVerdict["rejected"] = [];
+  let candidates = rows;
+  if (owner?.rejected) {
+    for (const row of rows) {
+      rejected.push({ row, reason: conflict(row, owner.variant, "rejected earlier in this run", "rejected") });
+    }
+    return { rejected };
   }
-  return {
-    rejected: rows.map((row) => {
-      const other = rows.find((o) => variant(o) !== variant(row)) as Row;
-      const reason: Reason =
-        other.m.key === row.m.key
-          ? {
-              code: "key_collision",
-              message: `externalCompanyId "${row.m.key}" is also the key of ${ref(other)}; both rejected, as one would overwrite the other's company`,
-            }
-          : {
-              code: "key_case_variant",
-              message: `externalCompanyId "${row.m.key}" differs from ${ref(other)} only in case or surrounding space and may be one Marketo company; both rejected`,
-            };
-      return { row, reason };
-    }),
-  };
+  if (owner) {
+    candidates = [];
+    for (const row of rows) {
+      if (variantOf(row.m) === owner.variant) candidates.push(row);
+      else
+        rejected.push({
+          row,
+          reason: conflict(row, owner.variant, "written earlier in this run", "rejected, the earlier record is kept"),
+        });
+    }
+    if (candidates.length === 0) return { rejected };
+  }
+  const variants = new Set(candidates.map((r) => variantOf(r.m)));
+  if (variants.size > 1) {
+    keys.poison(folded, variantOf((candidates[0] as Row).m));
+    for (const row of candidates) {
+      const other = candidates.find((o) => variantOf(o.m) !== variantOf(row.m)) as Row;
+      rejected.push({ row, reason: conflict(row, variantOf(other.m), where(other), "both rejected") });
+    }
+    return { rejected };
+  }
+  const last = candidates[candidates.length - 1] as Row;
+  if (!owner) keys.own(folded, variantOf(last.m));
+  for (const row of candidates.slice(0, -1)) {
+    rejected.push({
+      row,
+      reason: {
+        code: "duplicate_key",
+        message: `read again later in this batch (${describeVariant(variantOf(last.m), where(last))}); the later source row is written`,
+      },
+    });
+  }
+  return { winner: last, rejected };
 }
 
 /** Drops fields the instance lacks and shortens over-long strings, saying so. */
@@ -199,12 +277,13 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
   const entries: AuditEntry[] = [];
   const counts = { read: items.length, rejected: 0, mapped: 0, unchanged: 0, planned: 0 };
   const at = ctx.now();
-  // Audit rows are upserted by (run, kind, key): each rejected source row of a batch gets a key of its own, so
-  // every source record keeps exactly one outcome even when several share a key.
-  const rejectedKeys = new Set<string>();
+  const keys = keysOf(ctx);
+  // Audit rows are upserted by (run, kind, key): each rejected source row of a run gets a key of its own, so every
+  // source row keeps its outcome even when several share a key. (Called before planBatch's first await: batches
+  // take keys in dispatch order.)
   const reject = (wanted: string, reasons: { code: string; message: string }[], index: number) => {
-    const key = rejectedKeys.has(wanted) ? `${wanted} (row ${batch}.${index + 1})` : wanted;
-    rejectedKeys.add(key);
+    const key = keys.rejected.has(wanted) ? `${wanted} (row ${batch}.${index + 1})` : wanted;
+    keys.rejected.add(key);
     counts.rejected++;
     entries.push({
       tenant: ctx.tenant,
@@ -264,8 +343,8 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
   });
   // The winners, in the source order of the winning rows (a record read again is written where it was last read).
   const winners: Row[] = [];
-  for (const rows of groups.values()) {
-    const verdict = judgeKeyGroup(rows, batch);
+  for (const [folded, rows] of groups) {
+    const verdict = judgeKeyGroup(folded, rows, batch, keys);
     if (verdict.winner) winners.push(verdict.winner);
     for (const { row, reason } of verdict.rejected) reject(row.m.key, [reason], row.index);
   }
