@@ -21,6 +21,20 @@ const tokenResponseSchema = z.object({
   scope: z.string().optional(),
 });
 
+/** Every wait of a token renewal, in ms. Defaults suit Marketo; the simulator's `clientOptions` scales them. */
+export interface TokenRenewalTiming {
+  /** Background renewal backoff after a failure: first wait, doubled per failure. @default 1000 */
+  retryBaseDelayMs?: number;
+  /** Longest background renewal backoff. @default 30000 */
+  retryMaxDelayMs?: number;
+  /** First step between identity requests while waiting for a lapsed token's successor; doubled. @default 200 */
+  successorStepMs?: number;
+  /** Longest step between those identity requests. @default 1000 */
+  successorMaxStepMs?: number;
+  /** Longest a renewal waits for identity to hand out a new token before it settles for what it has. @default 5000 */
+  successorMaxWaitMs?: number;
+}
+
 /** Options of {@link TokenManager}. */
 export interface TokenManagerOptions {
   identityUrl: string;
@@ -28,6 +42,8 @@ export interface TokenManagerOptions {
   clientSecret: string;
   /** Renew this long before expiry. */
   refreshMarginMs: number;
+  /** Waits of the renewal (defaults: Marketo timing). */
+  renewal?: TokenRenewalTiming;
   cache: TokenCache;
   clock: Clock;
   sleep: Sleep;
@@ -124,7 +140,11 @@ export class TokenManager {
     if (this.#inflight !== undefined || now < this.#retryAt) return;
     this.#renewal().catch((error: unknown) => {
       this.#failures++;
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.#failures - 1, 20));
+      const r = this.#o.renewal;
+      const delay = Math.min(
+        r?.retryMaxDelayMs ?? BACKOFF_MAX_MS,
+        (r?.retryBaseDelayMs ?? BACKOFF_BASE_MS) * 2 ** Math.min(this.#failures - 1, 20),
+      );
       this.#retryAt = this.#o.clock.now() + delay;
       const e = error as { code?: unknown; message?: unknown };
       this.#o.logger.warn(
@@ -142,7 +162,10 @@ export class TokenManager {
     // expires_in is the REMAINING life: asking before expiry returns the same token with less time, and identity only
     // issues a new one once it lapses. Each answer bounds the token's end from below; the latest bound is kept.
     const started = this.#o.clock.now();
-    let step = FIRST_STEP_MS;
+    const r = this.#o.renewal;
+    const maxWaitMs = r?.successorMaxWaitMs ?? MAX_WAIT_MS;
+    const maxStepMs = r?.successorMaxStepMs ?? MAX_STEP_MS;
+    let step = r?.successorStepMs ?? FIRST_STEP_MS;
     for (;;) {
       const got = await this.#request();
       this.#failures = 0;
@@ -160,13 +183,13 @@ export class TokenManager {
       }
       // Inside the margin: asking again before it is about to lapse would only hand back the same token.
       this.#retryAt = token.expiresAt - this.#safetyMs;
-      if (left > this.#safetyMs || now - started >= MAX_WAIT_MS) return token;
+      if (left > this.#safetyMs || now - started >= maxWaitMs) return token;
       // About to lapse: ask again right at its end, then in short growing steps until identity issues the successor.
       this.#o.logger.debug({ remainingMs: left }, "marketo token: about to expire, waiting for its successor");
       if (left > 0) await this.#o.sleep(left);
       else {
         await this.#o.sleep(step);
-        step = Math.min(MAX_STEP_MS, step * 2);
+        step = Math.min(maxStepMs, step * 2);
       }
     }
   }
@@ -237,7 +260,8 @@ export class TokenManager {
       if (signal?.aborted) throw signal.reason;
       throw this.#wireError(error, url, request);
     }
-    const snippet = this.#o.redactor.redact(text.slice(0, 200));
+    // Redacted before it is cut, so a secret split by the cut still matches.
+    const snippet = this.#o.redactor.redact(text.slice(0, 8192)).slice(0, 200);
     if (response.status === 401 || response.status === 403) {
       throw new MarketoAuthError(
         `Marketo identity rejected the client credentials (HTTP ${response.status}) for client ID ${this.#o.clientId}. Check the client ID and secret of the API-only user.`,

@@ -477,7 +477,8 @@ export class Transport {
   #judge(response: { status: number }, text: string, prepared: Prepared): RawEnvelope {
     const request = prepared.redacted;
     const status = response.status;
-    const snippet = this.#o.redactor.redact(text.slice(0, 300));
+    // Redacted before it is cut: a secret split by the cut would no longer match the redactor's known values.
+    const snippet = this.#o.redactor.redact(text.slice(0, 8192)).slice(0, 300);
     let json: unknown;
     let isJson = false;
     if (text.trim() !== "") {
@@ -527,8 +528,27 @@ export class Transport {
       );
     }
     const env = parsed.data;
-    if (env.success) return env;
+    if (env.success) return this.#redactServerText(env);
     throw this.#envelopeError(env, status, request);
+  }
+
+  /**
+   * Warnings and record `reasons` are server text that reaches results, audit rows and logs: a server echoing a
+   * token or the secret there must not carry it that far.
+   */
+  #redactServerText(env: RawEnvelope): RawEnvelope {
+    const redact = (t: string) => this.#o.redactor.redact(t);
+    env.warnings = env.warnings.map(redact);
+    for (const rec of env.result) {
+      const reasons = (rec as { reasons?: unknown } | null)?.reasons;
+      if (!Array.isArray(reasons)) continue;
+      for (const r of reasons) {
+        if (typeof r === "object" && r !== null && typeof (r as { message?: unknown }).message === "string") {
+          (r as { message: string }).message = redact((r as { message: string }).message);
+        }
+      }
+    }
+    return env;
   }
 
   #envelopeError(env: RawEnvelope, status: number, request: RedactedRequest): MarketoError {
