@@ -92,7 +92,7 @@ export function parseQxtendMessage(row: XmlNode): QadQxtendMessage {
  * not thrown: the caller decides (it may be transient).
  */
 export function parseQueryResponse(body: string, s: ParseSettings): QxtendQueryResponse {
-  const snippet = () => s.redact(body.slice(0, 500));
+  const snippet = () => s.redact(body.slice(0, 8192)).slice(0, 500);
   const context = {
     bodySnippet: snippet(),
     ...(s.contentType === undefined ? {} : { contentType: s.contentType }),

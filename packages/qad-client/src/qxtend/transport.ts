@@ -143,7 +143,7 @@ export async function runQuery(
             status,
             request,
             requestId: messageId,
-            bodySnippet: settings.redact(body.slice(0, 500)),
+            bodySnippet: settings.redact(body.slice(0, 8192)).slice(0, 500),
             retryable: status >= 500 || status === 408 || status === 429,
           };
           if (status === 401) throw new QadAuthError(`QXtend answered HTTP ${status}`, { ...opts, retryable: false });
