@@ -63,10 +63,27 @@ export class SyncError extends Error {
   }
 }
 
-/** Invalid engine, mapping or store configuration. */
+/** One problem found in an options object (or an argument) at the edge. */
+export interface ConfigIssue {
+  /** Where: the option's path (`batchSize`, `lease.ttlMs`, `readBack.flushEvery`), or the argument's name. */
+  path: string;
+  /** What is expected there (never the value given when it could hold a secret). */
+  message: string;
+}
+
+/**
+ * Invalid engine, mapping or store configuration, or an invalid argument of a public method. Options objects are
+ * validated as a whole before anything is done (no lease taken, no call made): {@link SyncConfigError.issues} lists
+ * every problem found, and the message lists them too.
+ */
 export class SyncConfigError extends SyncError {
-  constructor(message: string, options: SyncErrorOptions = {}) {
-    super("config", message, options);
+  /** Every problem found (empty when the error names a single problem in its message only). */
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(message: string, options: SyncErrorOptions & { issues?: readonly ConfigIssue[] } = {}) {
+    const { issues, ...rest } = options;
+    super("config", message, rest);
+    this.issues = issues ?? [];
   }
 }
 

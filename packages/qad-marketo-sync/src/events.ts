@@ -9,6 +9,7 @@ import { errorInfo } from "./errors.js";
 import type { Logger } from "./internal/runtime.js";
 import type { GatewayCapability } from "./ports.js";
 import type { AccountContext } from "./readback/account-context.js";
+import type { ReadBackProgress } from "./readback/readback.js";
 import type { RunSummary } from "./summary.js";
 
 /** Counts per pipeline stage so far in a run. */
@@ -41,8 +42,20 @@ export interface SyncEvents {
   progress: { runId: string; counts: StageCounts };
   /** A batch was durably recorded (and the checkpoint saved, when it earned one). */
   batchCommitted: { runId: string; batch: number; records: number; checkpointSaved: boolean };
-  /** The engine learned whether an object is writable (probe or 1018). */
-  capability: GatewayCapability;
+  /**
+   * An object's writability changed (writable ↔ read-only, from a probe or a 1018), or was learned for the first time
+   * for this tenant pair. Not emitted when a run finds what was known before (answers are kept in the store across
+   * runs and restarts), nor for the writable assumption after a failed probe. `previous` is the writability known
+   * before (`undefined` for a first answer).
+   */
+  capability: GatewayCapability & { previous?: boolean | undefined };
+  /**
+   * Progress of a read-back (after a run, or `refreshAccountContexts`): when a phase starts (`opportunities`,
+   * `activities`, `bulkActivities`), after each page of opportunities, every 300 activities, after each save of
+   * contexts, at least every `ReadBackOptions.progressEveryMs` (2 s) while it works, and at the end (`done`). No
+   * read-back phase is silent longer than that.
+   */
+  readBackProgress: ReadBackProgress;
   /** An account context changed in the read-back. */
   accountContext: AccountContext;
   /** A run ended. */

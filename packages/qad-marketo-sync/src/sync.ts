@@ -15,7 +15,15 @@ import { type ExecuteContext, type Executed, executePlan } from "./engine/execut
 import { FieldFilterCache } from "./engine/field-filters.js";
 import { withLease } from "./engine/lease-keeper.js";
 import { NameClaims } from "./engine/name-claims.js";
-import { runPipeline } from "./engine/pipeline.js";
+import {
+  checkArgument,
+  refreshOptionsSchema,
+  replaySelectorSchema,
+  runOptionsSchema,
+  validate,
+  validateSyncOptions,
+} from "./engine/options.js";
+import { type PipelineResult, runPipeline } from "./engine/pipeline.js";
 import { type FieldFilters, MAX_BATCH, type NameConflictPolicy, type Planning, planBatch } from "./engine/plan.js";
 import { type RedriveDeps, redrive } from "./engine/redrive.js";
 import { replayCandidates } from "./engine/replay.js";
@@ -25,8 +33,8 @@ import { Emitter, type SyncEventName, type SyncListener } from "./events.js";
 import { type Clock, type Logger, realSleep, type Sleep, silentLogger, systemClock } from "./internal/runtime.js";
 import { defaultMapping } from "./mapping/defaults.js";
 import { compileMapping, type SyncMapping } from "./mapping/mapping.js";
-import type { CustomerSource, MarketoGateway } from "./ports.js";
-import type { AccountContext } from "./readback/account-context.js";
+import type { CustomerSource, MarketoGateway, SourceRead } from "./ports.js";
+import { type AccountContext, emptyAccountContext } from "./readback/account-context.js";
 import { type ReadBackOptions, type ReadBackResult, readBack } from "./readback/readback.js";
 import { type Schedule, type ScheduleOptions, startSchedule } from "./schedule.js";
 import { type SourceCustomer, sourceCustomerSchema } from "./source/customer-schema.js";
@@ -45,7 +53,11 @@ import type { RunSummary } from "./summary.js";
 /** Name of the source checkpoint in the store. */
 export const SOURCE_CHECKPOINT = "source";
 
-/** Options of {@link createSync}. */
+/**
+ * Options of {@link createSync}, validated as a whole when the sync is created: a {@link SyncConfigError} lists every
+ * missing or malformed option at once (unknown options included). New members go into `syncOptionsSchema`
+ * (`src/engine/options.ts`) too.
+ */
 export interface SyncOptions<S = SourceCustomer> {
   /** Where customer records come from (e.g. `qadCustomerSource(qad)`). */
   source: CustomerSource;
@@ -120,7 +132,7 @@ export interface SyncOptions<S = SourceCustomer> {
   sleep?: Sleep;
 }
 
-/** Per-run options. */
+/** Per-run options (validated before the lease is taken: a {@link SyncConfigError} names what is wrong). */
 export interface RunOptions {
   /** Aborting stops the run gracefully: the batch in flight is written and recorded, the checkpoint saved. */
   signal?: AbortSignal;
@@ -138,7 +150,7 @@ export type RunOutcome =
       expiresAt: number;
     };
 
-/** Which audit entries to replay. Every condition given must hold. */
+/** Which audit entries to replay. Every condition given must hold. Validated before the lease is taken. */
 export interface ReplaySelector {
   /** Entries of this run ("all failures of a run"). */
   runId?: string;
@@ -159,9 +171,16 @@ export interface ReplaySelector {
 export interface Sync {
   /** The tenant pair. */
   readonly tenant: string;
-  /** Runs one incremental sync from the saved checkpoint, unless another runner holds the lease. */
+  /**
+   * Runs one incremental sync from the saved checkpoint, unless another runner holds the lease. Invalid options throw
+   * a {@link SyncConfigError} before the lease is taken; once it runs, it resolves with the outcome whatever happens
+   * (a source or store failure ends the run `failed` with its reason in `summary.error`) and the lease is released.
+   */
   runOnce(options?: RunOptions): Promise<RunOutcome>;
-  /** Runs on a cron schedule (croner syntax) until the handle is stopped; overlapping ticks are skipped. */
+  /**
+   * Runs on a cron schedule (croner syntax) until the handle is stopped; overlapping ticks are skipped. An invalid
+   * cron expression or option throws a {@link SyncConfigError} (every problem listed) and schedules nothing.
+   */
   schedule(cron: string, options?: ScheduleOptions): Schedule;
   /** Stops the current run gracefully (and any schedule); resolves when it has ended. */
   stop(): Promise<void>;
@@ -177,7 +196,11 @@ export interface Sync {
   prune(policy?: RetentionPolicy): Promise<PruneResult>;
   /** Carried-forward records (pending or dead-lettered), ordered by (kind, key); see `SyncOptions.carryForward`. */
   carried(query?: Omit<CarryQuery, "tenant">): Promise<CarriedRecord[]>;
-  /** The sales context of one account. */
+  /**
+   * The sales context of one account: its stored context, or an empty one (no opportunities, no activity) for an
+   * account this engine synced (as a company or a named account) that has none yet; `undefined` only for an account
+   * it does not know.
+   */
   accountContext(externalCompanyId: string): Promise<AccountContext | undefined>;
   /** Refreshes account contexts now (opportunities of `accounts`, and new activity). */
   refreshAccountContexts(accounts: string[], options?: ReadBackOptions & RunOptions): Promise<ReadBackResult>;
@@ -215,6 +238,7 @@ export function defaultIsFatal(e: unknown): boolean {
  * const outcome = await sync.runOnce();
  */
 export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
+  validateSyncOptions(options);
   const tenant = options.tenant ?? "default";
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
@@ -233,13 +257,6 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const policy = carryPolicy(options.carryForward);
   const readOnlyRecheckMs = options.readOnlyRecheckMs ?? 3_600_000;
   const retention = options.retention;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new SyncConfigError("batchSize must be a positive integer");
-  if (!Number.isInteger(readAhead) || readAhead < 1) throw new SyncConfigError("readAhead must be a positive integer");
-  if (!Number.isInteger(batchConcurrency) || batchConcurrency < 1) {
-    throw new SyncConfigError("batchConcurrency must be a positive integer");
-  }
-  if (renewEveryMs >= ttlMs) throw new SyncConfigError("lease.renewEveryMs must be shorter than lease.ttlMs");
-  if (!(readOnlyRecheckMs >= 0)) throw new SyncConfigError("readOnlyRecheckMs must be >= 0");
   const emitter = new Emitter(logger);
   const leaseOptions = { store, name: `sync:${tenant}`, ttlMs, renewEveryMs, sleep, logger };
   const filterCache = new FieldFilterCache({
@@ -302,8 +319,9 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     opts: ReadBackOptions,
     fence: Lease | undefined,
     signal: AbortSignal | undefined,
+    runId?: string,
   ): Promise<ReadBackResult> =>
-    readBack(accounts, opts, { tenant, gateway, store, emitter, logger, now, fence, signal });
+    readBack(accounts, opts, { tenant, gateway, store, emitter, logger, now, sleep, fence, signal, runId });
 
   /**
    * What a sync run and a replay both set up once they hold the lease: the run record, this run's capability
@@ -377,9 +395,18 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         failure = errorInfo(e);
       }
 
+      // Whatever the source (or the store) throws from here ends the run as failed with its reason: the run record is
+      // finished and runOnce resolves.
+      let read: SourceRead | undefined;
       if (!failure && !stop.signal.aborted) {
-        const from = await store.getCheckpoint(tenant, SOURCE_CHECKPOINT);
-        const read = source.read(from, { signal: stop.signal });
+        try {
+          read = source.read(await store.getCheckpoint(tenant, SOURCE_CHECKPOINT), { signal: stop.signal });
+        } catch (e) {
+          failure = errorInfo(e);
+          logger.error({ runId, err: failure }, "source read failed");
+        }
+      }
+      if (read) {
         const result = await runPipeline<{ planning: Planning; executed: Executed }>(
           read,
           { batchSize, batchConcurrency, readAhead, stop, logger, runId },
@@ -421,6 +448,13 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
               return executed.fatal;
             },
           },
+        ).catch(
+          (e): PipelineResult => ({
+            completedSource: false,
+            checkpointSaved: false,
+            broken: true,
+            failure: errorInfo(e),
+          }),
         );
         failure ??= result.failure;
         completedSource = result.completedSource;
@@ -437,7 +471,8 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       const verdict = book.status(failure, completedSource);
       if ((verdict.status === "completed" || verdict.status === "degraded") && readBackOptions !== false) {
         try {
-          contextsUpdated = (await doReadBack([...book.touched], readBackOptions, lease, undefined)).contextsUpdated;
+          contextsUpdated = (await doReadBack([...book.touched], readBackOptions, lease, undefined, runId))
+            .contextsUpdated;
         } catch (e) {
           // The sync itself succeeded; a read-back failure is reported, not fatal.
           logger.warn({ runId, err: errorInfo(e) }, "read-back failed");
@@ -496,10 +531,17 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
 
   const sync: Sync = {
     tenant,
-    runOnce: (runOptions) => runSync("manual", runOptions),
-    replay,
+    async runOnce(runOptions) {
+      validate(runOptionsSchema, runOptions ?? {}, "runOnce");
+      return runSync("manual", runOptions);
+    },
+    async replay(selector, runOptions) {
+      validate(replaySelectorSchema, selector ?? {}, "replay", "selector");
+      validate(runOptionsSchema, runOptions ?? {}, "replay", "options");
+      return replay(selector, runOptions);
+    },
     schedule(cron, scheduleOptions) {
-      const s = startSchedule(cron, () => runSync("schedule"), { logger, ...scheduleOptions });
+      const s = startSchedule(cron, () => runSync("schedule"), scheduleOptions, logger);
       schedules.add(s);
       const origStop = s.stop.bind(s);
       s.stop = () => {
@@ -521,8 +563,32 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       return store.prune(tenant, p, clock.now());
     },
     carried: (query = {}) => store.listCarried({ ...query, tenant }),
-    accountContext: (id) => store.getAccountContext(tenant, id),
+    async accountContext(id) {
+      checkArgument(
+        typeof id === "string" && id !== "",
+        "accountContext",
+        "externalCompanyId",
+        "a non-empty string",
+        id,
+      );
+      const ctx = await store.getAccountContext(tenant, id);
+      if (ctx) return ctx;
+      // Known (synced as a company or named account) but no context yet: an empty one, as the read-back would start.
+      for (const kind of ["company", "namedAccount"] as const) {
+        const synced = await store.getSynced(tenant, kind, [id]);
+        if (synced.size > 0) return emptyAccountContext(id, synced.get(id)?.at ?? clock.now());
+      }
+      return undefined;
+    },
     async refreshAccountContexts(accounts, opts = {}) {
+      checkArgument(
+        Array.isArray(accounts) && accounts.every((a) => typeof a === "string"),
+        "refreshAccountContexts",
+        "accounts",
+        "an array of externalCompanyIds (strings)",
+        accounts,
+      );
+      validate(refreshOptionsSchema, opts, "refreshAccountContexts", "options");
       return doReadBack(accounts, opts, undefined, opts.signal);
     },
     on: (event, listener) => emitter.on(event, listener),

@@ -61,6 +61,8 @@ async function env(
     source: qadCustomerSource(new QadClient({ ...qadSim.clientOptions })),
     marketo: marketoGateway(mk, { bulkFirstPull: opts.bulk ?? false, bulkPoll: { initialDelayMs: 5, maxDelayMs: 20 } }),
     store,
+    // The engine's bulk first pull is off by default; the bulk variant turns it on.
+    ...(opts.bulk ? { readBack: { bulkFirstPull: true } } : {}),
   });
   const e: Env = {
     qadSim,

@@ -56,14 +56,14 @@ describe("read-back into account contexts", () => {
     expect((await sync.accountContext("SET.C2"))?.activityCounts).toEqual({ "Visit Webpage": 2, "Fill Out Form": 1 });
   });
 
-  it("uses the bulk extract for the first activity pull when the gateway offers it", async () => {
+  it("uses the bulk extract for the first activity pull when asked to and the gateway offers it", async () => {
     const marketo = new FakeGateway();
     let bulkCalls = 0;
     const sync = createSync({
       source: arraySource(customers(1)),
       marketo,
       store: createMemoryStore(),
-      readBack: { opportunities: false },
+      readBack: { opportunities: false, bulkFirstPull: true },
     });
     marketo.extractActivities = async function* () {
       bulkCalls++;

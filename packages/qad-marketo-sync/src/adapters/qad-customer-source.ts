@@ -1,4 +1,5 @@
 import { isQadInvalidRecord, type QadCheckpoint, type QadClient } from "@ml/qad-client";
+import { qadCustomerSourceOptionsSchema, validate } from "../engine/options.js";
 import type { CustomerSource, JsonValue, SourceItem, SourceRead } from "../ports.js";
 
 /** Options of {@link qadCustomerSource}. */
@@ -39,6 +40,7 @@ export function qadCustomerSource(
   qad: Pick<QadClient, "customers">,
   options: QadCustomerSourceOptions = {},
 ): CustomerSource {
+  validate(qadCustomerSourceOptionsSchema, options, "qadCustomerSource", "options");
   const invalidKey = options.invalidKey ?? defaultInvalidKey;
   return {
     read(from, readOptions = {}): SourceRead {

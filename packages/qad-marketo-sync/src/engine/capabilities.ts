@@ -29,10 +29,15 @@ export class CapabilityTracker {
     this.#refresh = refresh;
   }
 
-  /** Probes once per run; a failed probe assumes writable and lets a 1018 correct it. */
+  /**
+   * Probes once per run; a failed probe assumes writable and lets a 1018 correct it. Emits `capability` only when the
+   * answer differs from the one known before (kept by the cache across runs and restarts), or is the first one:
+   * an assumption after a failed probe is not an answer and emits nothing.
+   */
   async probe(object: CrmObject, signal?: AbortSignal): Promise<GatewayCapability> {
     const known = this.#known.get(object);
     if (known) return known;
+    const before = this.#cache ? await this.#cache.previous(object).catch(() => undefined) : undefined;
     let cap: GatewayCapability;
     try {
       cap = this.#cache
@@ -49,7 +54,7 @@ export class CapabilityTracker {
     const raced = this.#known.get(object);
     if (raced) return raced;
     this.#known.set(object, cap);
-    this.#emitter.emit("capability", cap);
+    if (cap.source !== "default" && before?.writable !== cap.writable) this.#changed(cap, before);
     return cap;
   }
 
@@ -61,13 +66,21 @@ export class CapabilityTracker {
     return this.#known.get(object)?.reason ?? `${object} are owned by a CRM sync`;
   }
 
+  /** A 1018: read-only for the rest of the run (and in the cache until its TTL passes); emits a change if it is one. */
   markReadOnly(object: CrmObject, reason: string): void {
-    if (this.#known.get(object)?.writable === false) return;
+    const known = this.#known.get(object);
+    if (known?.writable === false) return;
+    // What was known before: the cache's answer (a failed probe's assumption is not one), else this run's.
+    const before = this.#cache ? this.#cache.peek(object) : known;
     const cap: GatewayCapability = { object, writable: false, source: "1018", reason };
     this.#known.set(object, cap);
     this.#cache?.learn(cap);
     this.#logger.warn({ object, reason }, "Marketo answered 1018: object is read-only, reading it instead");
-    this.#emitter.emit("capability", cap);
+    if (before?.writable !== false) this.#changed(cap, before);
+  }
+
+  #changed(cap: GatewayCapability, before: GatewayCapability | undefined): void {
+    this.#emitter.emit("capability", { ...cap, previous: before?.writable });
   }
 
   readOnly(): { object: string; reason?: string | undefined }[] {

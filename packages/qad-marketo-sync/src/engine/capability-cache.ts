@@ -74,6 +74,20 @@ export class CapabilityCache {
     return cap;
   }
 
+  /**
+   * The answer known before this call, whatever its age (loaded from the store on first use), or `undefined` when
+   * this tenant pair has none yet: what a new answer is compared with to tell a change.
+   */
+  async previous(object: CrmObject): Promise<GatewayCapability | undefined> {
+    await this.#load();
+    return this.#known.get(object)?.cap;
+  }
+
+  /** The answer known now (no load: use after {@link CapabilityCache.previous} or {@link CapabilityCache.answer}). */
+  peek(object: CrmObject): GatewayCapability | undefined {
+    return this.#known.get(object)?.cap;
+  }
+
   /** A 1018 answer: read-only from now, until the TTL passes. */
   learn(cap: GatewayCapability): void {
     this.#known.set(cap.object, { cap, at: this.deps.clock.now() });

@@ -41,39 +41,46 @@ export async function withLease<T>(
   let lease = got.lease;
   let lost = false;
   const stop = new AbortController();
-  const onAbort = () => stop.abort(signal?.reason);
-  if (signal?.aborted) stop.abort(signal.reason);
-  else signal?.addEventListener("abort", onAbort, { once: true });
   const keeper = new AbortController();
-  const renewing = (async () => {
-    while (!keeper.signal.aborted) {
-      try {
-        await sleep(renewEveryMs, keeper.signal);
-      } catch {
-        return;
-      }
-      if (keeper.signal.aborted) return;
-      const renewed = await store.renewLease(lease, ttlMs).catch((e) => {
-        logger.warn({ err: errorInfo(e) }, "lease renewal failed");
-        return lease;
-      });
-      if (!renewed) {
-        lost = true;
-        logger.error({ lease: options.name, owner }, "lease lost: stopping the run after the batch in flight");
-        stop.abort(new DOMException("lease lost", "AbortError"));
-        return;
-      }
-      lease = renewed;
-    }
-  })();
-  const held: HeldLease = { lease: got.lease, stop, lost: () => lost };
+  const onAbort = () => stop.abort(signal?.reason);
+  let renewing: Promise<void> = Promise.resolve();
+  // Everything after the acquisition is inside try/finally: whatever throws (a bad signal, onStart, the body), the
+  // lease is released.
   try {
+    if (signal?.aborted) stop.abort(signal.reason);
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    renewing = (async () => {
+      while (!keeper.signal.aborted) {
+        try {
+          await sleep(renewEveryMs, keeper.signal);
+        } catch {
+          return;
+        }
+        if (keeper.signal.aborted) return;
+        const renewed = await store.renewLease(lease, ttlMs).catch((e) => {
+          logger.warn({ err: errorInfo(e) }, "lease renewal failed");
+          return lease;
+        });
+        if (!renewed) {
+          lost = true;
+          logger.error({ lease: options.name, owner }, "lease lost: stopping the run after the batch in flight");
+          stop.abort(new DOMException("lease lost", "AbortError"));
+          return;
+        }
+        lease = renewed;
+      }
+    })();
+    const held: HeldLease = { lease: got.lease, stop, lost: () => lost };
     onStart(held);
     return { acquired: true, value: await body(held) };
   } finally {
     keeper.abort();
     await renewing;
-    signal?.removeEventListener("abort", onAbort);
+    try {
+      signal?.removeEventListener("abort", onAbort);
+    } catch {
+      // not a real signal (the engine validates it; a direct caller may not have)
+    }
     await store.releaseLease(lease).catch((e) => logger.warn({ err: errorInfo(e) }, "lease release failed"));
   }
 }

@@ -146,11 +146,18 @@ export async function runPipeline<R>(
     // What was read before a source failure is still recorded, without a checkpoint; the last (possibly empty)
     // batch of a completed read carries the source's final checkpoint.
     if (buffer.length > 0 || result.completedSource) {
-      pushBatch({
-        items: buffer,
-        checkpoint: sourceFailed || result.failure ? undefined : read.checkpoint(),
-        final: true,
-      });
+      let checkpoint: JsonValue | undefined;
+      if (!sourceFailed && !result.failure) {
+        try {
+          checkpoint = read.checkpoint();
+        } catch (e) {
+          // A source whose final checkpoint throws failed: what it yielded is recorded, without a checkpoint.
+          result.completedSource = false;
+          fail(errorInfo(e));
+          logger.error({ runId, err: result.failure }, "source checkpoint failed; recording what was read");
+        }
+      }
+      pushBatch({ items: buffer, checkpoint, final: true });
     }
     readerDone = true;
     wakeWriter?.();

@@ -1,5 +1,5 @@
 import type { Emitter } from "../events.js";
-import type { Logger } from "../internal/runtime.js";
+import type { Logger, Sleep } from "../internal/runtime.js";
 import type { ActivityInfo, MarketoGateway, SalesPersonInfo } from "../ports.js";
 import type { AuditStore, Lease } from "../store/audit-store.js";
 import { type AccountContext, emptyAccountContext, foldActivity, foldOpportunities } from "./account-context.js";
@@ -12,10 +12,55 @@ export interface ReadBackOptions {
   activities?: boolean;
   /** How far back the first activity pull reaches, in ms. @default 30 days */
   firstPullLookbackMs?: number;
-  /** Use the gateway's bulk activity extract for the first pull, when it has one. @default true */
-  bulkFirstPull?: boolean;
+  /**
+   * Use the gateway's bulk activity extract (when it has one) for the first activity pull: `true`, `false`, or
+   * `{ minLeads }` to use it only when at least that many synced leads (with a Marketo id) are known, i.e. when the
+   * history is large enough to pay off.
+   *
+   * Off by default: a bulk export waits in Marketo's export queue and its status changes about once a minute, so even
+   * a tiny history takes minutes (a first sync of 120 customers sat silent for about 3 minutes), whereas the paged
+   * REST read takes one call per 300 activities and starts answering at once. The bulk export saves calls only on
+   * large histories (hundreds of thousands of activities: 300,000 activities are 1,000 paged calls, 2% of a 50,000
+   * daily quota); for such instances set `{ minLeads: 50_000 }` (or `true`). Later pulls always page from the saved
+   * token.
+   * @default false
+   */
+  bulkFirstPull?: boolean | { minLeads: number };
   /** Save the activity checkpoint and contexts every this many activities. @default 1000 */
   flushEvery?: number;
+  /**
+   * Longest time between two `readBackProgress` events while the read-back works (a slow page, a bulk export being
+   * polled), in ms. Events are also emitted at each phase, after each page of opportunities and every 300 activities.
+   * @default 2_000
+   */
+  progressEveryMs?: number;
+}
+
+/** Phase of a read-back, as `readBackProgress` reports it. */
+export type ReadBackPhase = "opportunities" | "activities" | "bulkActivities" | "done";
+
+/**
+ * Progress of a read-back (the `readBackProgress` event): the phase it is in and the counts so far. Emitted when a
+ * phase starts, after each page of opportunities (300 accounts), every 300 activities read, after each save of
+ * contexts, at least every `progressEveryMs` (2 s) while it works, and once at the end (`phase: "done"`).
+ */
+export interface ReadBackProgress {
+  /** The run whose read-back this is; absent for `refreshAccountContexts`. */
+  runId?: string | undefined;
+  /** Tenant pair. */
+  tenant: string;
+  /** What it is doing: reading opportunities, activities (paged), activities (bulk export), or finished. */
+  phase: ReadBackPhase;
+  /** Accounts whose opportunities were read so far, of `total`. */
+  accounts: { done: number; total: number };
+  /** Opportunities read so far. */
+  opportunities: number;
+  /** Activities read so far. */
+  activities: number;
+  /** Activities folded into a synced account's context so far. */
+  activitiesMatched: number;
+  /** Account contexts saved so far. */
+  contextsUpdated: number;
 }
 
 /** What a read-back did. */
@@ -38,9 +83,16 @@ export interface ReadBackContext {
   emitter: Emitter;
   logger: Logger;
   now: () => number;
+  /** Paces the `readBackProgress` heartbeat (only while someone listens). */
+  sleep?: Sleep | undefined;
   fence?: Lease | undefined;
   signal?: AbortSignal | undefined;
+  /** The run this read-back follows (named in its progress events). */
+  runId?: string | undefined;
 }
+
+/** Activities per `readBackProgress` event (one Marketo page). */
+const ACTIVITIES_PER_PROGRESS = 300;
 
 /** Name of the activity checkpoint in the store. @internal */
 export const ACTIVITY_CHECKPOINT = "activities";
@@ -61,6 +113,61 @@ export async function readBack(
   ctx: ReadBackContext,
 ): Promise<ReadBackResult> {
   const result: ReadBackResult = { contextsUpdated: 0, opportunities: 0, activities: 0, activitiesMatched: 0 };
+  let phase: ReadBackPhase = "opportunities";
+  const accountsTotal = options.opportunities !== false ? accounts.length : 0;
+  let accountsDone = 0;
+  const progress = (next?: ReadBackPhase) => {
+    if (next) phase = next;
+    ctx.emitter.emit("readBackProgress", {
+      ...(ctx.runId !== undefined ? { runId: ctx.runId } : {}),
+      tenant: ctx.tenant,
+      phase,
+      accounts: { done: accountsDone, total: accountsTotal },
+      opportunities: result.opportunities,
+      activities: result.activities,
+      activitiesMatched: result.activitiesMatched,
+      contextsUpdated: result.contextsUpdated,
+    });
+  };
+  // A heartbeat while someone listens, so no phase is silent for long (a slow page, a bulk export being polled).
+  const heartbeat = new AbortController();
+  const beating =
+    ctx.sleep && ctx.emitter.has("readBackProgress")
+      ? (async (sleep: Sleep) => {
+          const every = options.progressEveryMs ?? 2_000;
+          while (!heartbeat.signal.aborted) {
+            try {
+              await sleep(every, heartbeat.signal);
+            } catch {
+              return;
+            }
+            if (!heartbeat.signal.aborted) progress();
+          }
+        })(ctx.sleep)
+      : Promise.resolve();
+  try {
+    await readBackPhases(accounts, options, ctx, result, {
+      progress,
+      opportunitiesRead: (n) => {
+        accountsDone += n;
+      },
+    });
+  } finally {
+    heartbeat.abort();
+    await beating;
+  }
+  progress("done");
+  return result;
+}
+
+async function readBackPhases(
+  accounts: string[],
+  options: ReadBackOptions,
+  ctx: ReadBackContext,
+  result: ReadBackResult,
+  report: { progress: (phase?: ReadBackPhase) => void; opportunitiesRead: (accounts: number) => void },
+): Promise<void> {
+  const { progress } = report;
   const contexts = new Map<string, AccountContext>();
   const load = async (id: string): Promise<AccountContext> => {
     let c = contexts.get(id);
@@ -78,9 +185,11 @@ export async function readBack(
     for (const c of changed) ctx.emitter.emit("accountContext", c);
     result.contextsUpdated += changed.length;
     dirty.clear();
+    progress();
   };
 
   if (options.opportunities !== false && accounts.length > 0) {
+    progress("opportunities");
     for (const ids of chunks(accounts, 300)) {
       const opps = await ctx.gateway.getOpportunities(ids, { signal: ctx.signal });
       result.opportunities += opps.length;
@@ -104,11 +213,14 @@ export async function readBack(
         contexts.set(id, foldOpportunities(before, list, salesPersons, ctx.now()));
         dirty.add(id);
       }
+      report.opportunitiesRead(ids.length);
+      progress();
     }
     await flush();
   }
 
   if (options.activities !== false) {
+    progress("activities");
     // Lead id → account, from the leads this engine wrote.
     const leadAccount = new Map<number, string>();
     for await (const s of ctx.store.listSynced(ctx.tenant, "lead")) {
@@ -122,7 +234,7 @@ export async function readBack(
     const flushEvery = options.flushEvery ?? 1000;
     let sinceFlush = 0;
     const fold = async (a: ActivityInfo) => {
-      result.activities++;
+      if (++result.activities % ACTIVITIES_PER_PROGRESS === 0) progress();
       const account = leadAccount.get(a.leadId);
       if (!account) return;
       result.activitiesMatched++;
@@ -135,12 +247,16 @@ export async function readBack(
       }
     };
     let from: { token?: string | undefined; since: Date } = { token, since };
-    if (!token && options.bulkFirstPull !== false && ctx.gateway.extractActivities) {
+    const bulk = options.bulkFirstPull ?? false;
+    const bulkPaysOff = bulk === true || (typeof bulk === "object" && leadAccount.size >= bulk.minLeads);
+    if (!token && bulkPaysOff && ctx.gateway.extractActivities) {
       // A large first pull goes through one bulk export instead of thousands of paged calls.
+      progress("bulkActivities");
       const until = new Date(now);
       for await (const a of ctx.gateway.extractActivities(since, until, { signal: ctx.signal })) await fold(a);
       await flush();
       from = { since: until };
+      progress("activities");
     }
     const read = ctx.gateway.activities(from, { signal: ctx.signal });
     for await (const a of read) {
@@ -157,5 +273,4 @@ export async function readBack(
     const t = read.token();
     if (t) await ctx.store.saveCheckpoint(ctx.tenant, ACTIVITY_CHECKPOINT, t, ctx.fence);
   }
-  return result;
 }
