@@ -2,7 +2,7 @@ import { Redactor } from "@ml/http-kernel";
 import { createTokenManager } from "./auth/strategies.js";
 import type { TokenManager } from "./auth/token-manager.js";
 import type { EntityKind, QadBackend } from "./backend.js";
-import { isQadError, QadConfigError } from "./errors.js";
+import { isQadError, QadConfigError, QadUnsafePathError } from "./errors.js";
 import { type ResolvedDeps, resolveDeps } from "./internal/deps.js";
 import { resolveRetry } from "./internal/retry.js";
 import { createTenantDispatcher, fetchThrough } from "./network/tenant-dispatcher.js";
@@ -17,6 +17,20 @@ import { checkPathSyntax } from "./rest/paths.js";
 import { RestBackend } from "./rest/rest-backend.js";
 import { parseTenantUrl } from "./rest/tenant.js";
 import { type Query, Transport } from "./rest/transport.js";
+
+/** One REST path checked by {@link QadClient.checkPaths}. */
+export interface QadPathCheck {
+  /** The path, relative to the tenant URL. */
+  path: string;
+  /** What the client reads through it. */
+  use: "browse" | "count" | "entity";
+  /** Whether a request to it would be sent. */
+  allowed: boolean;
+  /** What it was checked against. */
+  against: "apiDescription" | "allowedPaths";
+  /** Why it is refused, when it is. */
+  reason?: string;
+}
 
 /**
  * Client of one QAD instance: business documents as typed, validated async iterators, incremental polls with
@@ -57,6 +71,7 @@ export class QadClient {
   readonly #tokens: TokenManager | undefined;
   readonly #options: QadClientOptions;
   readonly #qxtend: QadBackend | undefined;
+  readonly #restPaths: { entities: Record<EntityKind, { path: string }>; browse: string; count: string } | undefined;
   #backend: Promise<QadBackend> | undefined;
 
   /**
@@ -125,6 +140,7 @@ export class QadClient {
         browse.countPath,
       ];
       this.#policy = new PathPolicy(base, transport, options.apiDescription, allowed, this.#deps.logger);
+      this.#restPaths = { entities, browse: browse.path, count: browse.countPath };
       this.#transport = transport;
       this.#rest = new RestBackend({
         transport,
@@ -208,6 +224,46 @@ export class QadClient {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return res.body;
+  }
+
+  /**
+   * Checks, without calling them, the REST paths that reads of `kind` use, the same way every request is checked:
+   * against the instance's published API description, or `allowedPaths` when it publishes none. `browse` serves
+   * lists and polls, `count` the contact joins of sparse pages, `entity` reads by key (`get()`). For setup checks.
+   * @throws {QadConfigError} on the QXtend protocol (no REST paths); the typed error when the API description
+   * cannot be fetched for a transient reason.
+   */
+  async checkPaths(kind: EntityKind, options: { signal?: AbortSignal } = {}): Promise<QadPathCheck[]> {
+    if (!this.#policy || !this.#restPaths) throw new QadConfigError("checkPaths() needs the REST protocol");
+    const against = await this.#policy.source(options.signal);
+    const uses = [
+      ["browse", this.#restPaths.browse],
+      ["count", this.#restPaths.count],
+      ["entity", this.#restPaths.entities[kind].path],
+    ] as const;
+    const out: QadPathCheck[] = [];
+    for (const [use, path] of uses) {
+      try {
+        await this.#policy.check(path, options.signal);
+        out.push({ path, use, allowed: true, against });
+      } catch (e) {
+        if (!(e instanceof QadUnsafePathError)) throw e;
+        out.push({ path, use, allowed: false, against, reason: e.reason });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Probes the REST API once, authenticated (`restProbePath`; the token endpoint is exercised on the way), as
+   * protocol `"auto"` does: `{ available: false, reason }` when REST is not there (connection refused, unknown
+   * host, HTTP 404/405/501, a non-JSON page); the typed error when it is there but fails (refused credentials,
+   * 403, 5xx or timeouts after retries). For setup checks.
+   * @throws {QadConfigError} on the QXtend protocol.
+   */
+  async probeRest(options: { signal?: AbortSignal } = {}): Promise<{ available: boolean; reason: string }> {
+    if (!this.#rest) throw new QadConfigError("probeRest() needs the REST or auto protocol");
+    return this.#rest.probe(options.signal);
   }
 
   /** Request and token counters of this client (REST): useful in tests and metrics. */

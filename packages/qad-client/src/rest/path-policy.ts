@@ -48,6 +48,11 @@ export class PathPolicy {
     return rel;
   }
 
+  /** What {@link check} decides against: the published API description, or the allow-list when there is none. */
+  async source(signal?: AbortSignal): Promise<"apiDescription" | "allowedPaths"> {
+    return this.description && (await this.#load(signal)) ? "apiDescription" : "allowedPaths";
+  }
+
   #load(signal?: AbortSignal): Promise<Set<string> | undefined> {
     const d = this.description;
     if (!d) return Promise.resolve(undefined);
