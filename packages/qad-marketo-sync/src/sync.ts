@@ -11,6 +11,7 @@ import { CapabilityTracker } from "./engine/capabilities.js";
 import { CapabilityCache } from "./engine/capability-cache.js";
 import { type CarryForwardOptions, carryChanges, carryPolicy, carryRefs, loadCarried } from "./engine/carry-forward.js";
 import { retryCarried } from "./engine/carry-retry.js";
+import { type DryRunOptions, type DryRunReport, dryRunPlan } from "./engine/dry-run.js";
 import { type ExecuteContext, type Executed, executePlan } from "./engine/execute.js";
 import { FieldFilterCache } from "./engine/field-filters.js";
 import { withLease } from "./engine/lease-keeper.js";
@@ -25,6 +26,17 @@ import {
 } from "./engine/options.js";
 import { type PipelineResult, runPipeline } from "./engine/pipeline.js";
 import { type FieldFilters, MAX_BATCH, type NameConflictPolicy, type Planning, planBatch } from "./engine/plan.js";
+import {
+  checkReconcileOptions,
+  RECONCILE_CHECKPOINT,
+  type ReconcileOptions,
+  type ReconcileOutcome,
+  type ReconcileReport,
+  type ReconcileSchedule,
+  reconcileDue,
+  reconcileTotals,
+  reconcile as runReconcile,
+} from "./engine/reconcile.js";
 import { type RedriveDeps, redrive } from "./engine/redrive.js";
 import { replayCandidates } from "./engine/replay.js";
 import { RunBook } from "./engine/run-bookkeeping.js";
@@ -124,6 +136,15 @@ export interface SyncOptions<S = SourceCustomer> {
    * @default undefined (keep everything)
    */
   retention?: RetentionPolicy;
+  /**
+   * Periodic reconcile of deletions: after every `everyRuns`-th run that read its source to the end, or once
+   * `everyMs` has passed since the last one, `runOnce` compares the source's keys with the synced records and
+   * applies `policy` to those gone (see {@link Sync.reconcile}); the time and run count of the last reconcile are
+   * kept in the store (checkpoint `reconcile`). Its figures are in `RunSummary.reconcile`; a reconcile failure is
+   * reported there and logged, never fails the run.
+   * @default undefined (no periodic reconcile)
+   */
+  reconcile?: ReconcileSchedule;
   /** pino-compatible logger. */
   logger?: Logger;
   /** Clock. @default Date.now */
@@ -204,6 +225,29 @@ export interface Sync {
   accountContext(externalCompanyId: string): Promise<AccountContext | undefined>;
   /** Refreshes account contexts now (opportunities of `accounts`, and new activity). */
   refreshAccountContexts(accounts: string[], options?: ReadBackOptions & RunOptions): Promise<ReadBackResult>;
+  /**
+   * Plans the next run without writing anything: reads the source from the saved checkpoint, validates, maps and
+   * compares with the synced state, probing Marketo's capabilities and describe (reads), and reports per record
+   * would-create / would-update (with the changed fields) / unchanged / rejected / skipped, plus the calls a real
+   * run would spend. No Marketo write, no checkpoint, no audit row, no synced state, no carried record changes; no
+   * lease is taken (a running sync is not held up). For large sources pass `onItem` (verdicts streamed, only totals
+   * kept). `reconcile: true` adds what a reconcile would do.
+   * @example
+   * const report = await sync.dryRun({ onItem: (i) => i.action === "update" && console.log(i.key, i.changes) });
+   * console.log(report.totals.calls.total, "Marketo calls");
+   */
+  dryRun(options?: DryRunOptions): Promise<DryRunReport>;
+  /**
+   * Finds records gone from the source (QAD deletes and deactivations, which a modified-since poll cannot see) by
+   * comparing the source's keys (`CustomerSource.keys`, keys only) with the synced records, and applies the policy
+   * (default `report`; `SyncOptions.reconcile`'s settings when given). Marketo is called only for the policy's
+   * writes. Takes the lease (answers `alreadyRunning` when another runner holds it), except with `dryRun: true`,
+   * which writes nothing anywhere.
+   * @example
+   * const r = await sync.reconcile({ dryRun: true, policy: "removeNamedAccount" });
+   * if (r.status !== "alreadyRunning") for (const f of r.findings) console.log(f.key, f.why, f.result);
+   */
+  reconcile(options?: ReconcileOptions): Promise<ReconcileOutcome>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends SyncEventName>(event: E, listener: SyncListener<E>): () => void;
 }
@@ -257,6 +301,8 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const policy = carryPolicy(options.carryForward);
   const readOnlyRecheckMs = options.readOnlyRecheckMs ?? 3_600_000;
   const retention = options.retention;
+  const reconcileSchedule = options.reconcile;
+  if (reconcileSchedule !== undefined) checkReconcileOptions(reconcileSchedule, "reconcile");
   const emitter = new Emitter(logger);
   const leaseOptions = { store, name: `sync:${tenant}`, ttlMs, renewEveryMs, sleep, logger };
   const filterCache = new FieldFilterCache({
@@ -273,15 +319,10 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const schedules = new Set<Schedule>();
 
   /** Runs `body` under the tenant pair's lease, as the current run. */
-  const underLease = async (
+  const underLease = async <T>(
     signal: AbortSignal | undefined,
-    body: (ctx: {
-      runId: string;
-      lease: Lease;
-      stop: AbortController;
-      leaseLost: () => boolean;
-    }) => Promise<RunOutcome>,
-  ): Promise<RunOutcome> => {
+    body: (ctx: { runId: string; lease: Lease; stop: AbortController; leaseLost: () => boolean }) => Promise<T>,
+  ): Promise<T | Extract<RunOutcome, { status: "alreadyRunning" }>> => {
     const runId = `${tenant}:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => {
@@ -352,6 +393,59 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       emitter,
     };
     return { book, caps, exec, redriveDeps };
+  };
+
+  const reconcileDeps = (runId: string, fence: Lease | undefined, capabilities: CapabilityTracker) => ({
+    tenant,
+    runId,
+    source,
+    store,
+    gateway,
+    schema,
+    mapping,
+    capabilities,
+    fence,
+    isFatal,
+    logger,
+    now,
+  });
+  const reconcileSettings = (): ReconcileOptions => {
+    const { everyRuns: _runs, everyMs: _ms, ...settings } = reconcileSchedule ?? {};
+    return settings;
+  };
+  const saveCadence = async (value: { lastAt: number; runs: number }, lease: Lease) => {
+    try {
+      await store.saveCheckpoint(tenant, RECONCILE_CHECKPOINT, value, lease);
+    } catch (e) {
+      logger.warn({ err: errorInfo(e) }, "could not save the reconcile cadence");
+    }
+  };
+
+  /** The periodic reconcile of `SyncOptions.reconcile`, inside a run that read its source to the end. */
+  const periodicReconcile = async (
+    runId: string,
+    lease: Lease,
+    caps: CapabilityTracker,
+    signal: AbortSignal,
+  ): Promise<ReconcileReport | undefined> => {
+    try {
+      const cadence = reconcileDue(
+        reconcileSchedule as ReconcileSchedule,
+        await store.getCheckpoint(tenant, RECONCILE_CHECKPOINT),
+        clock.now(),
+      );
+      if (!cadence.due) {
+        await saveCadence(cadence.next, lease);
+        return undefined;
+      }
+      const report = await runReconcile(reconcileDeps(runId, lease, caps), { ...reconcileSettings(), signal });
+      await saveCadence(report.status === "completed" ? cadence.reset : cadence.next, lease);
+      if (report.error) logger.warn({ runId, err: report.error }, "reconcile did not complete");
+      return report;
+    } catch (e) {
+      logger.warn({ runId, err: errorInfo(e) }, "reconcile failed");
+      return undefined;
+    }
   };
 
   const runSync = (trigger: "manual" | "schedule", runOptions: RunOptions = {}) =>
@@ -469,6 +563,10 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         };
       }
       const verdict = book.status(failure, completedSource);
+      let reconciled: ReconcileReport | undefined;
+      if (reconcileSchedule && !leaseLost() && (verdict.status === "completed" || verdict.status === "degraded")) {
+        reconciled = await periodicReconcile(runId, lease, caps, stop.signal);
+      }
       if ((verdict.status === "completed" || verdict.status === "degraded") && readBackOptions !== false) {
         try {
           contextsUpdated = (await doReadBack([...book.touched], readBackOptions, lease, undefined, runId))
@@ -492,6 +590,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         contextsUpdated,
         readOnly: caps.readOnly(),
         droppedFields,
+        ...(reconciled ? { reconcile: reconcileTotals(reconciled) } : {}),
       });
       if (retention && (verdict.status === "completed" || verdict.status === "degraded")) {
         try {
@@ -590,6 +689,73 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       );
       validate(refreshOptionsSchema, opts, "refreshAccountContexts", "options");
       return doReadBack(accounts, opts, undefined, opts.signal);
+    },
+    async dryRun(dryOptions = {}) {
+      const runId = `${tenant}:dry-run:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
+      const callsBefore = gateway.usage().callsMade;
+      const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, false);
+      const planCtx = {
+        tenant,
+        runId,
+        schema,
+        mapping,
+        store,
+        filters: {} as FieldFilters,
+        names: new NameClaims(store, tenant),
+        nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
+        dropped: new Set<string>(),
+        now,
+      };
+      planCtx.filters = await filterCache.load(dryOptions.signal);
+      await probe(caps, dryOptions.signal);
+      const report: DryRunReport = await dryRunPlan(
+        {
+          tenant,
+          source,
+          store,
+          gateway,
+          plan: planCtx,
+          capabilities: caps,
+          batchSize,
+          from: await store.getCheckpoint(tenant, SOURCE_CHECKPOINT),
+          callsBefore,
+        },
+        dryOptions,
+      );
+      if (dryOptions.reconcile) {
+        const extra = dryOptions.reconcile === true ? {} : dryOptions.reconcile;
+        report.reconcile = await runReconcile(reconcileDeps(runId, undefined, caps), {
+          ...reconcileSettings(),
+          ...extra,
+          dryRun: true,
+          signal: dryOptions.signal,
+        });
+      }
+      return report;
+    },
+    async reconcile(reconcileOptions = {}) {
+      checkReconcileOptions(reconcileOptions, "reconcile");
+      const settings = { ...reconcileSettings(), ...reconcileOptions };
+      const capsFor = async (signal?: AbortSignal) => {
+        const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, false);
+        if ((settings.policy ?? "report") === "markInactive") await caps.probe("companies", signal);
+        return caps;
+      };
+      if (settings.dryRun) {
+        const runId = `${tenant}:reconcile-dry-run:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
+        return runReconcile(reconcileDeps(runId, undefined, await capsFor(settings.signal)), settings);
+      }
+      return underLease(settings.signal, async (held) => {
+        const caps = await capsFor(held.stop.signal);
+        const report = await runReconcile(reconcileDeps(held.runId, held.lease, caps), {
+          ...settings,
+          signal: held.stop.signal,
+        });
+        if (report.status === "completed" && !held.leaseLost()) {
+          await saveCadence({ lastAt: clock.now(), runs: 0 }, held.lease);
+        }
+        return report;
+      });
     },
     on: (event, listener) => emitter.on(event, listener),
   };

@@ -1,6 +1,6 @@
-import { isQadInvalidRecord, type QadCheckpoint, type QadClient } from "@ml/qad-client";
+import { type Customer, isQadInvalidRecord, type QadCheckpoint, type QadClient } from "@ml/qad-client";
 import { qadCustomerSourceOptionsSchema, validate } from "../engine/options.js";
-import type { CustomerSource, JsonValue, SourceItem, SourceRead } from "../ports.js";
+import type { CustomerSource, JsonValue, SourceItem, SourceKey, SourceRead } from "../ports.js";
 
 /** Options of {@link qadCustomerSource}. */
 export interface QadCustomerSourceOptions {
@@ -16,6 +16,14 @@ export interface QadCustomerSourceOptions {
    * @default `sharedSetCode.customerCode`
    */
   invalidKey?: (raw: unknown, qadKey: string | undefined) => string | undefined;
+  /**
+   * The key `keys()` lists for a customer (reconcile compares it with the synced keys). Match it to the sync's
+   * `keyOf` / `mapping.externalCompanyId` when you change those.
+   * @default `sharedSetCode.customerCode` (the default mapping's key)
+   */
+  keyOf?: (customer: Customer) => string;
+  /** Rows per QAD page of the `keys()` listing. @default 1000 */
+  keysPageSize?: number;
 }
 
 const defaultInvalidKey = (raw: unknown, qadKey: string | undefined): string | undefined => {
@@ -42,7 +50,28 @@ export function qadCustomerSource(
 ): CustomerSource {
   validate(qadCustomerSourceOptionsSchema, options, "qadCustomerSource", "options");
   const invalidKey = options.invalidKey ?? defaultInvalidKey;
+  const keyOf = options.keyOf ?? ((c: Customer) => `${c.sharedSetCode}.${c.customerCode}`);
   return {
+    /**
+     * Every customer QAD lists now, as keys with the `isActive` flag. The QAD client has no field selection, so the
+     * rows come whole (in large pages) and only the key and flag are kept; an invalid row still counts as present
+     * (under its key, when one can be told), so it is never taken for a deletion. A failed listing throws.
+     */
+    async *keys(keyOptions = {}): AsyncIterable<SourceKey> {
+      const list = qad.customers.list({
+        invalid: "emit",
+        pageSize: options.keysPageSize ?? 1000,
+        ...(keyOptions.signal ? { signal: keyOptions.signal } : {}),
+      });
+      for await (const row of list) {
+        if (isQadInvalidRecord(row)) {
+          const key = invalidKey(row.raw, row.key);
+          if (key !== undefined) yield { key };
+        } else {
+          yield { key: keyOf(row), active: row.isActive };
+        }
+      }
+    },
     read(from, readOptions = {}): SourceRead {
       const poll = qad.customers.changes((from ?? undefined) as QadCheckpoint | undefined, {
         invalid: "emit",

@@ -128,6 +128,8 @@ export interface DryRunDeps<S> {
   batchSize: number;
   /** The saved source checkpoint (the dry run reads what the next run would). */
   from: JsonValue | undefined;
+  /** `gateway.usage().callsMade` before the dry run's probes and describe (they count as reads). */
+  callsBefore?: number | undefined;
 }
 
 const ACTIONS: DryRunAction[] = ["create", "update", "unchanged", "reject", "skip"];
@@ -181,7 +183,7 @@ export async function dryRunPlan<S>(
   options: DryRunOptions = {},
 ): Promise<Omit<DryRunReport, "reconcile">> {
   const { store, tenant, gateway, plan: ctx, capabilities: caps } = deps;
-  const callsBefore = gateway.usage().callsMade;
+  const callsBefore = deps.callsBefore ?? gateway.usage().callsMade;
   const collect = options.collect ?? !options.onItem;
   const items: DryRunItem[] = [];
   const byKind = {} as DryRunTotals["byKind"];
