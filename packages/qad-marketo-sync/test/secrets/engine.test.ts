@@ -32,7 +32,7 @@ import {
   type SyncEventName,
 } from "../../src/index.js";
 import { createSqliteStore } from "../../src/sqlite/index.js";
-import { type SecretsProxy, startAttacker, startProxy } from "./proxy.js";
+import { startAttacker, startProxy } from "./proxy.js";
 import { capturingLogger, expectClean, plant, plantPrefix, render, renderLogs, Secrets, tokenSpy } from "./support.js";
 
 const EVENTS: SyncEventName[] = [
