@@ -24,7 +24,7 @@ export type {
   ReconcileTotals,
 } from "./engine/reconcile.js";
 export { RECONCILE_CHECKPOINT } from "./engine/reconcile.js";
-export type { ErrorInfo, SyncErrorCode, SyncErrorOptions, VaultErrorCode } from "./errors.js";
+export type { ConfigIssue, ErrorInfo, SyncErrorCode, SyncErrorOptions, VaultErrorCode } from "./errors.js";
 export { isSyncError, LeaseLostError, SchemaVersionError, SyncConfigError, SyncError, VaultError } from "./errors.js";
 export type { StageCounts, SyncEventName, SyncEvents, SyncListener } from "./events.js";
 export { payloadHash, stableStringify } from "./hashing.js";
@@ -67,7 +67,7 @@ export type {
 } from "./ports.js";
 export type { AccountContext, OpportunitySummary } from "./readback/account-context.js";
 export { emptyAccountContext, foldActivity, foldOpportunities } from "./readback/account-context.js";
-export type { ReadBackOptions, ReadBackResult } from "./readback/readback.js";
+export type { ReadBackOptions, ReadBackPhase, ReadBackProgress, ReadBackResult } from "./readback/readback.js";
 export type { Schedule, ScheduleOptions } from "./schedule.js";
 export type { SourceContact, SourceCustomer } from "./source/customer-schema.js";
 export { sourceContactSchema, sourceCustomerSchema } from "./source/customer-schema.js";
