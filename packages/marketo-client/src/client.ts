@@ -103,6 +103,7 @@ export class MarketoClient {
       clientId: this.#config.clientId,
       clientSecret: this.#config.clientSecret,
       refreshMarginMs: this.#config.tokenRefreshMarginMs,
+      renewal: this.#config.tokenRenewal,
       cache: options.tokenCache ?? new InMemoryTokenCache(),
       clock: runtime.clock,
       sleep: runtime.sleep,
@@ -164,6 +165,7 @@ export class MarketoClient {
       sleep: runtime.sleep,
       random: runtime.random,
       logger: runtime.logger,
+      timing: this.#config.bulk,
       describeLeadFields: () => this.leads.describe(),
       describeActivityTypes: () => this.activities.types(),
     });

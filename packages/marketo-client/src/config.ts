@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import type { TokenCache } from "./auth/token-cache.js";
+import type { TokenRenewalTiming } from "./auth/token-manager.js";
+import type { BulkTimingOptions } from "./bulk/types.js";
 import { MarketoConfigError } from "./errors.js";
 import { checkBaseUrl } from "./internal/base-url-policy.js";
 import type { Clock, FetchLike, Logger, Sleep } from "./internal/runtime.js";
@@ -86,6 +88,9 @@ export interface MarketoLimitsOptions {
   pollMs?: number;
 }
 
+/** Waits of token renewal, in ms (see {@link MarketoClientOptions.tokenRenewal}). */
+export type MarketoTokenRenewalOptions = TokenRenewalTiming;
+
 /** Options of `new MarketoClient(options)`. */
 export interface MarketoClientOptions {
   /** Munchkin ID such as `123-ABC-456`; derives every base URL. Either this or `baseUrls` is required. */
@@ -115,8 +120,15 @@ export interface MarketoClientOptions {
    * @default 60000
    */
   tokenRefreshMarginMs?: number;
+  /** Waits of token renewal (backoff after a failed background renewal, steps while a lapsed token is replaced). */
+  tokenRenewal?: MarketoTokenRenewalOptions;
   /** Retry settings for transient failures. */
   retry?: Partial<RetryOptions>;
+  /**
+   * Client-wide wait timing of bulk extracts (status polls, queue retries, download resumptions); each extract's own
+   * options override it. Defaults are Marketo's (first poll interval 60 s, doubling to 5 min).
+   */
+  bulk?: BulkTimingOptions;
   /**
    * Raise the daily count to Marketo's own figure from `stats/usage.json` after the first call and then every
    * `everyCalls` calls (other integrations use the same quota). `false` counts only this client's calls.
@@ -169,7 +181,9 @@ export interface ResolvedConfig {
   clientSecret: string;
   limits: ResolvedLimits;
   tokenRefreshMarginMs: number;
+  tokenRenewal: TokenRenewalTiming;
   retry: RetryOptions;
+  bulk: BulkTimingOptions;
   usageSyncEvery: number | undefined;
   maxUriLength: number;
   maxBodyBytes: number;
@@ -210,6 +224,33 @@ const optionsSchema = z.object({
     })
     .optional(),
   tokenRefreshMarginMs: nonNegative.optional(),
+  tokenRenewal: z
+    .object({
+      retryBaseDelayMs: nonNegative.optional(),
+      retryMaxDelayMs: nonNegative.optional(),
+      successorStepMs: z.number().positive().optional(),
+      successorMaxStepMs: z.number().positive().optional(),
+      successorMaxWaitMs: nonNegative.optional(),
+    })
+    .strict()
+    .optional(),
+  bulk: z
+    .object({
+      poll: z
+        .object({
+          initialDelayMs: nonNegative.optional(),
+          maxDelayMs: nonNegative.optional(),
+          timeoutMs: nonNegative.optional(),
+        })
+        .strict()
+        .optional(),
+      queueRetryDelayMs: nonNegative.optional(),
+      queueTimeoutMs: nonNegative.optional(),
+      resumeBaseDelayMs: nonNegative.optional(),
+      resumeMaxDelayMs: nonNegative.optional(),
+    })
+    .strict()
+    .optional(),
   retry: z
     .object({
       maxRetries: z.number().int().nonnegative().optional(),
@@ -225,6 +266,11 @@ const optionsSchema = z.object({
   maxResponseBytes: positiveInt.optional(),
   maxFileBytes: positiveInt.optional(),
 });
+
+/** Drops keys whose value is undefined (zod keeps them; the resolved config has only set values). */
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
 
 /**
  * Validates options and derives URLs. Throws {@link MarketoConfigError} (never containing the secret) when invalid.
@@ -285,6 +331,8 @@ export function resolveConfig(options: MarketoClientOptions): ResolvedConfig {
     clientSecret: o.clientSecret,
     limits,
     tokenRefreshMarginMs: o.tokenRefreshMarginMs ?? 60_000,
+    tokenRenewal: stripUndefined(o.tokenRenewal ?? {}),
+    bulk: { ...stripUndefined(o.bulk ?? {}), ...(o.bulk?.poll ? { poll: stripUndefined(o.bulk.poll) } : {}) },
     retry: {
       maxRetries: o.retry?.maxRetries ?? 5,
       baseDelayMs: o.retry?.baseDelayMs ?? 500,

@@ -5,7 +5,13 @@ export type { Capability, CapabilityObject } from "./capabilities.js";
 export { Capabilities } from "./capabilities.js";
 export type { QuotaSnapshot } from "./client.js";
 export { MarketoClient } from "./client.js";
-export type { MarketoBaseUrls, MarketoClientOptions, MarketoLimitsOptions, MarketoNetworkOptions } from "./config.js";
+export type {
+  MarketoBaseUrls,
+  MarketoClientOptions,
+  MarketoLimitsOptions,
+  MarketoNetworkOptions,
+  MarketoTokenRenewalOptions,
+} from "./config.js";
 export { MUNCHKIN_ID } from "./config.js";
 export type { CodeAction } from "./envelope/codes.js";
 export { actionFor } from "./envelope/codes.js";

@@ -10,6 +10,7 @@ import type {
   BulkExtractOptions,
   BulkExtractState,
   BulkJobStatus,
+  BulkTimingOptions,
   BulkTransport,
   LeadExtractParams,
 } from "./types.js";
@@ -27,11 +28,17 @@ export interface BulkCallOptions {
 export class BulkExportApi<P> {
   readonly #ctx: JobContext;
   readonly #plan: (params: P, maxDays: number) => Promise<BulkExtractState>;
+  readonly #timing: BulkTimingOptions | undefined;
 
   /** @internal Built by {@link BulkApi}. */
-  constructor(ctx: JobContext, plan: (params: P, maxDays: number) => Promise<BulkExtractState>) {
+  constructor(
+    ctx: JobContext,
+    plan: (params: P, maxDays: number) => Promise<BulkExtractState>,
+    timing?: BulkTimingOptions | undefined,
+  ) {
     this.#ctx = ctx;
     this.#plan = plan;
+    this.#timing = timing;
   }
 
   /**
@@ -54,7 +61,7 @@ export class BulkExportApi<P> {
     const what = `bulk.${this.#ctx.object}.extract`;
     assertOptions(options, what);
     if (!options?.resumeFrom) assertParams(params, what, "{ filter: { createdAt: { startAt, endAt } } }");
-    const resolved = resolveExtractOptions(options);
+    const resolved = resolveExtractOptions(options, this.#timing);
     const resume = options?.resumeFrom;
     const maxDays = options?.maxWindowDays ?? 31;
     const object = this.#ctx.object;
@@ -115,11 +122,15 @@ export class BulkApi {
       logger: deps.logger ?? silentLogger,
       clock: deps.clock ?? systemClock,
     };
-    this.leads = new BulkExportApi<LeadExtractParams>({ ...base, object: "leads" }, (params, maxDays) =>
-      planLeads(params, maxDays, deps.describeLeadFields),
+    this.leads = new BulkExportApi<LeadExtractParams>(
+      { ...base, object: "leads" },
+      (params, maxDays) => planLeads(params, maxDays, deps.describeLeadFields),
+      deps.timing,
     );
-    this.activities = new BulkExportApi<ActivityExtractParams>({ ...base, object: "activities" }, (params, maxDays) =>
-      planActivities(params, maxDays, deps.describeActivityTypes),
+    this.activities = new BulkExportApi<ActivityExtractParams>(
+      { ...base, object: "activities" },
+      (params, maxDays) => planActivities(params, maxDays, deps.describeActivityTypes),
+      deps.timing,
     );
   }
 

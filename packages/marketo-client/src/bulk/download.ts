@@ -15,6 +15,10 @@ export interface DownloadFileOptions {
   /** `fileChecksum` from the Completed status (`sha256:<hex>`, or bare hex), when Marketo gave it. */
   fileChecksum?: string | undefined;
   maxResumeAttempts: number;
+  /** First wait before resuming after a failure without progress (doubles per failure). @default 500 */
+  resumeBaseDelayMs?: number | undefined;
+  /** Longest wait before resuming. @default 30_000 */
+  resumeMaxDelayMs?: number | undefined;
   sleep: Sleep;
   random: () => number;
   logger: Logger;
@@ -152,7 +156,8 @@ export async function* downloadFile(options: DownloadFileOptions): AsyncGenerato
         { code: "BULK_DOWNLOAD", retryable: true, ...options.errorContext() },
       );
     }
-    const delay = Math.min(30_000, 500 * 2 ** failures) * (0.75 + 0.25 * options.random());
+    const base = options.resumeBaseDelayMs ?? 500;
+    const delay = Math.min(options.resumeMaxDelayMs ?? 30_000, base * 2 ** failures) * (0.75 + 0.25 * options.random());
     await options.sleep(delay, signal);
   }
 

@@ -11,7 +11,14 @@ import {
   quotaError,
   waitForCompletion,
 } from "./job.js";
-import type { BulkExtractOptions, BulkExtractState, BulkJobState, BulkJobStatus, BulkRow } from "./types.js";
+import type {
+  BulkExtractOptions,
+  BulkExtractState,
+  BulkJobState,
+  BulkJobStatus,
+  BulkRow,
+  BulkTimingOptions,
+} from "./types.js";
 import { dateWindowOf } from "./windows.js";
 
 /** Options with their defaults applied. */
@@ -23,23 +30,30 @@ export interface ResolvedExtractOptions {
   pollTimeoutMs: number;
   queueRetryDelayMs: number;
   queueTimeoutMs: number;
+  resumeBaseDelayMs: number;
+  resumeMaxDelayMs: number;
   nullLiteral: boolean;
   stripNul: boolean;
   maxResumeAttempts: number;
   verifyRecordCount: boolean;
 }
 
-/** Applies the documented defaults. */
-export function resolveExtractOptions(o: BulkExtractOptions | undefined): ResolvedExtractOptions {
+/** Applies the extract's options over the client-wide `timing`, then the documented defaults. */
+export function resolveExtractOptions(
+  o: BulkExtractOptions | undefined,
+  timing?: BulkTimingOptions | undefined,
+): ResolvedExtractOptions {
   const concurrency = Math.trunc(o?.concurrency ?? 1);
   return {
     signal: o?.signal,
     concurrency: Math.min(10, Math.max(1, Number.isFinite(concurrency) ? concurrency : 1)),
-    initialDelayMs: o?.poll?.initialDelayMs ?? 60_000,
-    maxDelayMs: o?.poll?.maxDelayMs ?? 300_000,
-    pollTimeoutMs: o?.poll?.timeoutMs ?? 6 * 3_600_000,
-    queueRetryDelayMs: o?.queueRetryDelayMs ?? 60_000,
-    queueTimeoutMs: o?.queueTimeoutMs ?? 6 * 3_600_000,
+    initialDelayMs: o?.poll?.initialDelayMs ?? timing?.poll?.initialDelayMs ?? 60_000,
+    maxDelayMs: o?.poll?.maxDelayMs ?? timing?.poll?.maxDelayMs ?? 300_000,
+    pollTimeoutMs: o?.poll?.timeoutMs ?? timing?.poll?.timeoutMs ?? 6 * 3_600_000,
+    queueRetryDelayMs: o?.queueRetryDelayMs ?? timing?.queueRetryDelayMs ?? 60_000,
+    queueTimeoutMs: o?.queueTimeoutMs ?? timing?.queueTimeoutMs ?? 6 * 3_600_000,
+    resumeBaseDelayMs: o?.resumeBaseDelayMs ?? timing?.resumeBaseDelayMs ?? 500,
+    resumeMaxDelayMs: o?.resumeMaxDelayMs ?? timing?.resumeMaxDelayMs ?? 30_000,
     nullLiteral: o?.nullLiteral ?? true,
     stripNul: (o?.nulBytes ?? "strip") === "strip",
     maxResumeAttempts: o?.maxResumeAttempts ?? 5,
@@ -369,6 +383,8 @@ export class BulkExtraction implements AsyncIterable<BulkRow> {
       fileSize: status.fileSize,
       fileChecksum: status.fileChecksum,
       maxResumeAttempts: this.#o.maxResumeAttempts,
+      resumeBaseDelayMs: this.#o.resumeBaseDelayMs,
+      resumeMaxDelayMs: this.#o.resumeMaxDelayMs,
       sleep: this.#ctx.sleep,
       random: this.#ctx.random,
       logger: this.#ctx.logger,

@@ -26,6 +26,7 @@ export type {
   BulkJobStatus,
   BulkPollOptions,
   BulkRow,
+  BulkTimingOptions,
   BulkTransport,
   BulkTransportRequest,
   LeadExtractFilter,

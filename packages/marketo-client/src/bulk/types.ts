@@ -88,6 +88,8 @@ export interface BulkApiDependencies {
   random?: (() => number) | undefined;
   /** pino-compatible logger. @default silent */
   logger?: Logger | undefined;
+  /** Client-wide wait timing of every extract (each extract's options override it). */
+  timing?: BulkTimingOptions | undefined;
   /** Returns the leads describe answer; the default field list of a leads extract is built from it. */
   describeLeadFields?: (() => Promise<readonly LeadFieldDescription[]>) | undefined;
   /** Returns the activity types; lets `activityTypes` (names) be used in an activities extract. */
@@ -190,8 +192,29 @@ export interface BulkPollOptions {
   timeoutMs?: number | undefined;
 }
 
+/**
+ * Every wait of a bulk extract: status polls, queue retries, download resumptions. Set client-wide defaults with
+ * `new MarketoClient({ bulk: { ... } })` (the simulator's `clientOptions` scales them to its time scale); an extract's
+ * own options override them field by field.
+ */
+export interface BulkTimingOptions {
+  /** Status poll timing. */
+  poll?: BulkPollOptions | undefined;
+  /** Wait between enqueue attempts while Marketo answers 1029 "Too many jobs in queue". @default 60_000 */
+  queueRetryDelayMs?: number | undefined;
+  /** Give up waiting for a queue slot after this much waiting (summed sleeps). @default 21_600_000 (6 h) */
+  queueTimeoutMs?: number | undefined;
+  /**
+   * First wait before resuming a download that failed without progress; doubles per such failure (with up to 25 %
+   * jitter below it), up to `resumeMaxDelayMs`. @default 500
+   */
+  resumeBaseDelayMs?: number | undefined;
+  /** Longest wait before resuming a failed download. @default 30_000 */
+  resumeMaxDelayMs?: number | undefined;
+}
+
 /** Options of an extract. */
-export interface BulkExtractOptions {
+export interface BulkExtractOptions extends BulkTimingOptions {
   /** Cancels the extract (the Marketo jobs keep running; use `extraction.cancel()` to cancel them too). */
   signal?: AbortSignal | undefined;
   /**
@@ -205,12 +228,6 @@ export interface BulkExtractOptions {
    * shared with every other integration. @default 1
    */
   concurrency?: number | undefined;
-  /** Status poll timing. */
-  poll?: BulkPollOptions | undefined;
-  /** Wait between enqueue attempts while Marketo answers 1029 "Too many jobs in queue". @default 60_000 */
-  queueRetryDelayMs?: number | undefined;
-  /** Give up waiting for a queue slot after this much waiting (summed sleeps). @default 21_600_000 (6 h) */
-  queueTimeoutMs?: number | undefined;
   /** Parse the literal unquoted text `null` as `null` (Marketo writes empty values so). @default true */
   nullLiteral?: boolean | undefined;
   /** What to do with NUL bytes inside values: `"strip"` removes them, `"keep"` leaves them. @default "strip" */

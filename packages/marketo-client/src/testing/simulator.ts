@@ -32,6 +32,13 @@ export interface MarketoSimulatorOptions {
    */
   timeScale?: number;
   /**
+   * The real clock the simulator runs on (ms since epoch): token expiry, the sliding window, the call log and, through
+   * `timeScale`, the simulated clock. Share one manual clock with the client (`clock`) to test time-dependent behaviour
+   * without waiting. Answer latency (`latencyMs`) and `"slow"` faults still wait in real time.
+   * @default Date.now
+   */
+  clock?: { now(): number };
+  /**
    * Seed of the generator used for probabilistic faults.
    * @default 1
    */
@@ -194,12 +201,23 @@ export interface MarketoSimulator {
   readonly clientId: string;
   readonly clientSecret: string;
   /**
-   * Options for `new MarketoClient({ ...sim.clientOptions })`: base URLs, credentials, and limits, token margin and
-   * retry delays scaled to the simulator's time scale.
+   * Options for `new MarketoClient({ ...sim.clientOptions })`: base URLs, credentials, and every wait of the client
+   * scaled to the simulator's time scale: the limits' window (and the 606/615 pauses derived from it), the token margin
+   * and renewal backoff, retry delays, and the bulk extract's status polls, queue retries and download resumptions.
+   * Deadlines (`timeoutMs`) are not waits and stay real.
    */
   readonly clientOptions: Pick<
     MarketoClientOptions,
-    "baseUrls" | "clientId" | "clientSecret" | "limits" | "tokenRefreshMarginMs" | "retry" | "allowHttp" | "network"
+    | "baseUrls"
+    | "clientId"
+    | "clientSecret"
+    | "limits"
+    | "tokenRefreshMarginMs"
+    | "tokenRenewal"
+    | "retry"
+    | "bulk"
+    | "allowHttp"
+    | "network"
   > & { baseUrls: { rest: string; identity: string; bulk: string }; clientId: string; clientSecret: string };
   /** The time scale in force. */
   readonly timeScale: number;
@@ -280,8 +298,10 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
   const dailyQuota = options.dailyQuota ?? 50_000;
   const tokenLifeRealMs = (options.tokenLifeSeconds ?? 3600) * 1000 * timeScale;
   const latencyMs = options.latencyMs ?? 2;
-  const realStart = Date.now();
-  const now = () => realStart + (Date.now() - realStart) / timeScale;
+  const realClock = options.clock ?? { now: () => Date.now() };
+  const realNow = () => realClock.now();
+  const realStart = realNow();
+  const now = () => realStart + (realNow() - realStart) / timeScale;
 
   const specs = objectSpecs();
   const stores = {
@@ -441,7 +461,7 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
     if (get("client_id") !== clientId || get("client_secret") !== clientSecret) {
       return { status: 401, body: { error: "unauthorized", error_description: "Bad client credentials" } };
     }
-    const t = Date.now();
+    const t = realNow();
     if (!current || current.expiresAt <= t) {
       const token = `${options.tokenPrefix ?? ""}${randomBytes(16).toString("hex")}:sim`;
       current = { token, expiresAt: t + tokenLifeRealMs };
@@ -477,7 +497,7 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const arrival = Date.now();
+    const arrival = realNow();
     const rawUrl = req.url ?? "/";
     const url = new URL(rawUrl, "http://127.0.0.1");
     let method = (req.method ?? "GET").toUpperCase();
@@ -564,7 +584,7 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
       answer(envelopeError(requestId(), "601", "Access token invalid"));
       return;
     }
-    if (known.expiresAt <= Date.now()) {
+    if (known.expiresAt <= realNow()) {
       stats.authFailures["602"]++;
       answer(envelopeError(requestId(), "602", "Access token expired"));
       return;
@@ -720,7 +740,26 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
         dailyQuota,
       },
       tokenRefreshMarginMs: 60_000 * timeScale,
+      tokenRenewal: {
+        retryBaseDelayMs: 1_000 * timeScale,
+        retryMaxDelayMs: 30_000 * timeScale,
+        // Steps while a lapsed token is replaced: scaled, but never a busy loop against identity.
+        successorStepMs: Math.max(10, 200 * timeScale),
+        successorMaxStepMs: Math.max(10, 1_000 * timeScale),
+        successorMaxWaitMs: 5_000 * timeScale,
+      },
       retry: { baseDelayMs: 500 * timeScale, maxDelayMs: 30_000 * timeScale },
+      bulk: {
+        poll: {
+          initialDelayMs: 60_000 * timeScale,
+          maxDelayMs: 300_000 * timeScale,
+          timeoutMs: 6 * 3_600_000 * timeScale,
+        },
+        queueRetryDelayMs: 60_000 * timeScale,
+        queueTimeoutMs: 6 * 3_600_000 * timeScale,
+        resumeBaseDelayMs: 500 * timeScale,
+        resumeMaxDelayMs: 30_000 * timeScale,
+      },
     },
     faults: {
       inject: (spec) => faults.inject(spec),
@@ -766,7 +805,7 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
     },
     tokens: {
       expireAll: () => {
-        const t = Date.now();
+        const t = realNow();
         for (const v of tokens.values()) v.expiresAt = Math.min(v.expiresAt, t);
         if (current) current.expiresAt = Math.min(current.expiresAt, t);
       },
