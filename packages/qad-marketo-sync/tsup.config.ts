@@ -11,6 +11,7 @@ export default defineConfig(
       sqlite: "src/sqlite/index.ts",
       postgres: "src/postgres/index.ts",
       fleet: "src/fleet/index.ts",
+      doctor: "src/doctor/index.ts",
       testing: "src/testing/index.ts",
     },
     [/^@ml\/(?!http-kernel)/, "better-sqlite3", "pg", "pg-boss"],
