@@ -1,474 +1,409 @@
 /**
- * QAD → Marketo sync, composed as a user's service would compose it.
+ * The QAD → Marketo sync service, composed only from the three packages' public exports.
  *
- *   pnpm --filter @ml/examples run sync
+ *   pnpm --filter @ml/examples run sync [command] [options]      (from the root: npm run demo -- [command] ...)
  *
- * With no credentials in the environment it starts both simulators on 127.0.0.1 (time-scaled, a few hundred
- * customers, sales context seeded on the Marketo side) and runs a full sync to a printed summary. With settings in
- * the environment it talks to the real systems:
- *
- *   MARKETO_MUNCHKIN_ID      e.g. 123-ABC-456
- *   MARKETO_CLIENT_ID        API-only user's client id
- *   MARKETO_CLIENT_SECRET    its secret
- *   QAD_TENANT_URL           e.g. https://acme.qad.com/clouderp
- *   QAD_AUTH                 password | clientCredentials | session   (default password)
- *   QAD_CLIENT_ID            OAuth2 client id (password, clientCredentials)
- *   QAD_CLIENT_SECRET        OAuth2 client secret (clientCredentials; optional for password)
- *   QAD_USERNAME             QAD user (password, session)
- *   QAD_PASSWORD             its password (password, session)
- *   QAD_WORKSPACE_ID         optional x-qad-workspace-id, e.g. 10USA_10USACO
- *   QAD_DOMAIN_CODE          optional domain code
- *   SYNC_TENANT              optional tenant-pair name (default "default")
- *
- * Setting some of them but not all is an error that names what is missing.
- *
- * State is kept in a SQLite file (`@ml/qad-marketo-sync/sqlite`), so a restarted service continues from its
- * checkpoints: `examples/.state/sync.db` with the simulators, `examples/.state/real/sync.db` against real systems, or
- * `$SYNC_STATE_DIR/sync.db`. With the simulators the folder also keeps a snapshot of the simulated Marketo
- * (`simulators.json`) and the QAD simulator's seed and start instant, so a second start talks to the same systems
- * and, with nothing changed in QAD, makes zero Marketo writes. `--fresh` (or `SYNC_FRESH=1`) starts over.
+ * Commands: run (default), schedule, replay, dry-run, doctor, audit; see {@link USAGE} and examples/README.md.
+ * With no QAD or Marketo settings it starts both simulators on 127.0.0.1 (a realistic data set: sales context on
+ * some accounts, a few bad QAD rows; `--crm` for a CRM-synced Marketo) on the embedded SQLite store in
+ * `examples/.state`, so a second start continues with zero Marketo writes. With settings (environment variables or
+ * `--config file.json`) it talks to the real systems.
  */
+import { existsSync } from "node:fs";
+import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { MarketoClient } from "@ml/marketo-client";
-import { type MarketoSimulator, startMarketoSimulator } from "@ml/marketo-client/testing";
-import { QadClient, type QadClientOptions } from "@ml/qad-client";
-import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
+import { isMarketoError } from "@ml/marketo-client";
+import { isQadError } from "@ml/qad-client";
 import {
   type AccountContext,
+  type AuditEntry,
   createSync,
+  type DryRunAction,
+  type DryRunItem,
+  type DryRunReport,
   extendMapping,
+  isSyncError,
   marketoGateway,
   qadCustomerSource,
+  type RunOutcome,
   type RunSummary,
+  type Sync,
+  writeAuditCsv,
 } from "@ml/qad-marketo-sync";
-import { createSqliteStore, type SqliteStore } from "@ml/qad-marketo-sync/sqlite";
-import { z } from "zod";
-import {
-  latestActivityAt,
-  type QadSimSetup,
-  readSnapshot,
-  restoreMarketo,
-  type SimSnapshot,
-  SnapshotError,
-  takeSnapshot,
-  writeSnapshot,
-} from "./sim-state.js";
-import { readStateSettings, removeState, type StateSettings, USAGE, UsageError } from "./state-dir.js";
+import { createSqliteStore } from "@ml/qad-marketo-sync/sqlite";
+import { type Command, parseCommand, USAGE, UsageError } from "./service/cli.js";
+import { attachProgress } from "./service/progress.js";
+import { readConfigFile, readSettings, type Settings, SettingsError } from "./service/settings.js";
+import { errorLines, formatSummary, summaryDetails } from "./service/summary.js";
+import { openSystems, type StateReport, type Systems } from "./service/systems.js";
+import { SnapshotError } from "./sim-state.js";
+import { stateSettings } from "./state-dir.js";
 
-const MARKETO_KEYS = ["MARKETO_MUNCHKIN_ID", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET"] as const;
-const QAD_KEYS = [
-  "QAD_TENANT_URL",
-  "QAD_AUTH",
-  "QAD_CLIENT_ID",
-  "QAD_CLIENT_SECRET",
-  "QAD_USERNAME",
-  "QAD_PASSWORD",
-  "QAD_WORKSPACE_ID",
-  "QAD_DOMAIN_CODE",
-] as const;
+export { USAGE, UsageError } from "./service/cli.js";
+export { readSettings, SettingsError } from "./service/settings.js";
 
-const nonEmpty = z.string().trim().min(1);
-const marketoSettings = z.object({
-  MARKETO_MUNCHKIN_ID: nonEmpty.regex(/^\d{3}-[A-Z]{3}-\d{3}$/, "expected a Munchkin ID like 123-ABC-456"),
-  MARKETO_CLIENT_ID: nonEmpty,
-  MARKETO_CLIENT_SECRET: nonEmpty,
-});
-const qadSettings = z
-  .object({
-    QAD_TENANT_URL: z.url(),
-    QAD_AUTH: z.enum(["password", "clientCredentials", "session"]).default("password"),
-    QAD_CLIENT_ID: nonEmpty.optional(),
-    QAD_CLIENT_SECRET: nonEmpty.optional(),
-    QAD_USERNAME: nonEmpty.optional(),
-    QAD_PASSWORD: nonEmpty.optional(),
-    QAD_WORKSPACE_ID: nonEmpty.optional(),
-    QAD_DOMAIN_CODE: nonEmpty.optional(),
-  })
-  .superRefine((s, ctx) => {
-    const need: Record<string, readonly string[]> = {
-      password: ["QAD_CLIENT_ID", "QAD_USERNAME", "QAD_PASSWORD"],
-      clientCredentials: ["QAD_CLIENT_ID", "QAD_CLIENT_SECRET"],
-      session: ["QAD_USERNAME", "QAD_PASSWORD"],
-    };
-    for (const k of need[s.QAD_AUTH] ?? []) {
-      if (!s[k as keyof typeof s])
-        ctx.addIssue({ code: "custom", path: [k], message: `required for QAD_AUTH=${s.QAD_AUTH}` });
-    }
-  });
+/** Default cron of `schedule`: every 5 minutes. */
+export const DEFAULT_CRON = "*/5 * * * *";
 
-/** Where the example gets its systems from. */
-export type Settings =
-  | { mode: "simulators" }
-  | { mode: "real"; marketo: z.infer<typeof marketoSettings>; qad: z.infer<typeof qadSettings>; tenant: string };
-
-/** Thrown for missing or malformed settings; the message lists every problem and never a value. */
-export class SettingsError extends Error {
-  override name = "SettingsError";
-}
-
-/** Reads and validates the settings: none at all means simulators; some but not all is an error. */
-export function readSettings(env: Record<string, string | undefined>): Settings {
-  const given = [...MARKETO_KEYS, ...QAD_KEYS].filter((k) => (env[k] ?? "").trim() !== "");
-  if (given.length === 0) return { mode: "simulators" };
-  const problems: string[] = [];
-  const pick = (keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, env[k]?.trim() || undefined]));
-  const mk = marketoSettings.safeParse(pick(MARKETO_KEYS));
-  const qad = qadSettings.safeParse(pick(QAD_KEYS));
-  for (const r of [mk, qad]) {
-    if (!r.success) for (const i of r.error.issues) problems.push(`${i.path.join(".")}: ${i.message}`);
-  }
-  if (!mk.success || !qad.success) {
-    throw new SettingsError(
-      `Incomplete settings (${given.join(", ")} set). Set all of them for real systems, or none to use the simulators:\n  - ${problems.join("\n  - ")}`,
-    );
-  }
-  return { mode: "real", marketo: mk.data, qad: qad.data, tenant: env.SYNC_TENANT?.trim() || "default" };
-}
-
-/** Options of {@link main}. */
+/** Options of {@link main}: everything a test injects instead of the process's own. */
 export interface MainOptions {
+  /** Command-line arguments (without node and the script). @default [] */
+  argv?: readonly string[];
   /** Environment to read settings from. @default process.env */
   env?: Record<string, string | undefined>;
-  /** Command-line arguments (`--fresh`; anything else is a {@link UsageError}); the CLI passes its own. @default [] */
-  argv?: readonly string[];
-  /** Simulated customers. @default 300, or what the saved state was made with */
+  /** Standard output lines. @default console.log */
+  print?: (line: string) => void;
+  /** Standard error lines (errors, usage). @default console.error */
+  printError?: (line: string) => void;
+  /** Terminal for the progress bar; plain progress lines through `print` when absent or not a TTY. */
+  tty?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** `schedule` runs until this aborts (the CLI aborts it on SIGINT/SIGTERM). */
+  stop?: AbortSignal;
+  /** Simulated customers. @default SIM_CUSTOMERS, 300, or what the saved state was made with */
   customers?: number;
   /** Marketo simulator time scale (0.01: a 20 s window lasts 200 ms). @default 0.01 */
   timeScale?: number;
-  /** Where the report goes. @default console.log */
-  print?: (line: string) => void;
-}
-
-/** The saved state a start found. */
-export interface StateReport {
-  /** The state folder. */
-  dir: string;
-  /** `true` when this start continued from saved state, `false` for a first run. */
-  continued: boolean;
-  /** Why saved state was deleted at start: `--fresh`, or an unusable simulator snapshot. */
-  reset?: string;
-  /** Runs recorded before this start. */
-  runsBefore: number;
-  /** The latest of them. */
-  lastRun?: { runId: string; status: string; finishedAt?: number | undefined };
 }
 
 /** What {@link main} did, for callers and tests. */
 export interface MainResult {
-  mode: Settings["mode"];
+  /** The process exit code: 0 done, 1 failed, 2 usage or settings error. */
+  exitCode: number;
+  /** The command, once parsed. */
+  command?: Command["name"];
+  mode?: Settings["mode"];
   /** Saved state found at start. */
-  state: StateReport;
-  first: RunSummary;
-  second: RunSummary;
+  state?: StateReport;
+  /** Summaries of the runs made (one for run and replay; one per tick for schedule). */
+  runs: RunSummary[];
+  /** Account contexts shown. */
   contexts: AccountContext[];
-  /** Simulator inspection (simulator mode only). */
-  marketo?: ReturnType<MarketoSimulator["inspect"]>;
+  /** dry-run: the report. */
+  dryRun?: DryRunReport;
+  /** audit: the rows shown. */
+  audit?: AuditEntry[];
+  /** Simulator inspection after the command (simulator mode only). */
+  marketo?: ReturnType<NonNullable<Systems["mkSim"]>["inspect"]>;
+  /** The error that ended the command, as printed. */
+  error?: { code: string; message: string };
 }
 
-function qadOptions(s: Extract<Settings, { mode: "real" }>["qad"]): QadClientOptions {
-  const auth =
-    s.QAD_AUTH === "clientCredentials"
-      ? { kind: "clientCredentials" as const, clientId: s.QAD_CLIENT_ID!, clientSecret: s.QAD_CLIENT_SECRET! }
-      : s.QAD_AUTH === "session"
-        ? { kind: "session" as const, username: s.QAD_USERNAME!, password: s.QAD_PASSWORD! }
-        : {
-            kind: "password" as const,
-            clientId: s.QAD_CLIENT_ID!,
-            username: s.QAD_USERNAME!,
-            password: s.QAD_PASSWORD!,
-            ...(s.QAD_CLIENT_SECRET ? { clientSecret: s.QAD_CLIENT_SECRET } : {}),
-          };
-  return {
-    tenantUrl: s.QAD_TENANT_URL,
-    auth,
-    ...(s.QAD_WORKSPACE_ID ? { workspaceId: s.QAD_WORKSPACE_ID } : {}),
-    ...(s.QAD_DOMAIN_CODE ? { domainCode: s.QAD_DOMAIN_CODE } : {}),
-  } as QadClientOptions;
+/** The code of anything thrown, by the packages' guards. */
+function codeOf(e: unknown): string {
+  if (e instanceof UsageError) return "usage";
+  if (e instanceof SettingsError) return "settings";
+  if (e instanceof SnapshotError) return "snapshot";
+  if (isMarketoError(e) || isQadError(e) || isSyncError(e)) return String(e.code);
+  return "unknown";
 }
 
-/** Accounts that get a sales context (every 7th customer, 40 at most): the same ones on every start. */
-function featuredAccounts(qadSim: QadSimulator): string[] {
-  const keys = (qadSim.data.customers() as { sharedSetCode?: string; customerCode?: string; name?: string }[])
-    .filter((c) => c.sharedSetCode && c.customerCode && c.name)
-    .map((c) => `${c.sharedSetCode}.${c.customerCode}`);
-  return keys.filter((_, i) => i % 7 === 0).slice(0, 40);
-}
-
-/** Seeds what a sales team would already have in Marketo: sales persons and opportunities on some accounts. */
-function seedSalesContext(mkSim: MarketoSimulator, featured: string[]): void {
-  mkSim.data.salesPersons.seed([
-    { externalSalesPersonId: "SP1", email: "maria.lopez@corp.example", firstName: "Maria", lastName: "Lopez" },
-    { externalSalesPersonId: "SP2", email: "kenji.sato@corp.example", firstName: "Kenji", lastName: "Sato" },
-  ]);
-  mkSim.data.opportunities.seed(
-    featured.flatMap((key, i) => [
-      {
-        externalOpportunityId: `OPP-${i}-A`,
-        externalCompanyId: key,
-        name: "Annual renewal",
-        stage: "Negotiation",
-        amount: 10_000 + i * 1_000,
-        isClosed: false,
-        externalSalesPersonId: i % 2 ? "SP2" : "SP1",
-      },
-      {
-        externalOpportunityId: `OPP-${i}-B`,
-        externalCompanyId: key,
-        name: "Pilot",
-        amount: 2_500,
-        isClosed: true,
-        isWon: true,
-      },
-    ]),
-  );
-}
-
-/**
- * Contacts of the featured accounts engage in Marketo (simulated). The activities are dated after every activity
- * already in the log: the simulated clock restarts with each process, and an activity dated before the engine's
- * saved paging position would never be read.
- */
-function simulateEngagement(mkSim: MarketoSimulator, featured: string[]): number {
-  const leads = mkSim.data.leads.all().filter((l) => featured.includes(String(l.externalCompanyId)));
-  const after = latestActivityAt(mkSim.data.activities.all());
-  const at = new Date(Math.max(mkSim.now(), after === undefined ? 0 : after + 1_000)).toISOString();
-  return mkSim.data.activities.seed(
-    leads.flatMap((l, i) =>
-      Array.from({ length: 1 + (i % 3) }, (_, j) => ({
-        leadId: Number(l.id),
-        activityTypeId: [1, 2, 11][j % 3]!,
-        activityDate: at,
-      })),
-    ),
-  ).length;
-}
-
-const line = (summary: RunSummary) => {
-  const parts = (["company", "namedAccount", "lead", "customer"] as const).map((kind) => {
-    const o = summary.outcomes[kind];
-    const shown = Object.entries(o)
-      .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k} ${n}`)
-      .join(", ");
-    return `  ${kind.padEnd(13)} ${shown || "-"}`;
+function buildSync(sys: Systems): Sync {
+  return createSync({
+    tenant: sys.tenant,
+    source: qadCustomerSource(sys.qad),
+    // The simulator's clientOptions scale every Marketo wait (bulk export polls included) to its time scale.
+    marketo: marketoGateway(sys.marketo),
+    store: sys.store,
+    // The defaults cover name, address, phone, website, industry, currency, region and the active flag; a user's
+    // own rules go here. This one tags every company with its QAD credit terms.
+    mapping: extendMapping({ company: { qadCreditTerms: "creditTermsCode" } }),
   });
-  return [
-    `run ${summary.runId}: ${summary.status} in ${summary.durationMs} ms, ${summary.sourceItems} source rows`,
-    ...parts,
-    `  Marketo calls ${summary.marketoCalls} (writes ${summary.marketoWriteCalls}), quota left ${summary.quotaLeft}` +
-      (summary.readOnly.length ? `, read-only: ${summary.readOnly.map((r) => r.object).join(", ")}` : ""),
-    ...(summary.droppedFields.length
-      ? [`  not sent (this instance has no such field): ${summary.droppedFields.join(", ")}`]
-      : []),
-  ];
-};
-
-/** Opens the store and decides whether this start continues; in simulator mode, loads the simulator snapshot. */
-async function openState(
-  state: StateSettings,
-  tenant: string,
-  mode: Settings["mode"],
-  print: (line: string) => void,
-): Promise<{ store: SqliteStore; snapshot?: SimSnapshot | undefined; report: StateReport }> {
-  let reset: string | undefined;
-  if (state.fresh) {
-    const gone = removeState(state.dir);
-    reset = "--fresh";
-    print(`state: --fresh: ${gone.length ? `deleted ${gone.join(", ")}` : "no saved state"} in ${state.dir}`);
-  }
-  let store = createSqliteStore({ path: state.dbPath });
-  let runs = await store.listRuns(tenant);
-  let snapshot: SimSnapshot | undefined;
-  if (mode === "simulators") {
-    // The store and the simulated Marketo must be from the same moment: a run that ended without saving the
-    // snapshot (a killed process) left ids in the store that the simulated Marketo never kept.
-    let problem: string | undefined;
-    try {
-      snapshot = readSnapshot(state.snapshotPath);
-    } catch (e) {
-      if (!(e instanceof SnapshotError)) throw e;
-      problem = e.message;
-    }
-    if (!problem && snapshot?.afterRun !== runs[0]?.runId) {
-      problem = snapshot
-        ? `the simulator snapshot was saved after run ${snapshot.afterRun ?? "-"}, the store's last run is ${runs[0]?.runId ?? "-"}`
-        : `the store has ${runs.length} runs but there is no simulator snapshot`;
-    }
-    if (problem) {
-      store.close();
-      removeState(state.dir);
-      reset = problem;
-      print(`state: saved state in ${state.dir} cannot be continued (${problem}): starting over`);
-      snapshot = undefined;
-      store = createSqliteStore({ path: state.dbPath });
-      runs = [];
-    }
-  }
-  const last = runs[0];
-  const report: StateReport = {
-    dir: state.dir,
-    continued: runs.length > 0,
-    runsBefore: runs.length,
-    ...(reset !== undefined ? { reset } : {}),
-    ...(last ? { lastRun: { runId: last.runId, status: last.status, finishedAt: last.finishedAt } } : {}),
-  };
-  if (last) {
-    const when = last.finishedAt !== undefined ? ` at ${new Date(last.finishedAt).toISOString()}` : "";
-    print(
-      `state: continuing from ${state.dbPath}: ${runs.length} runs so far, last run ${last.runId} ${last.status}${when}`,
-    );
-  } else {
-    print(`state: first run, keeping state in ${state.dbPath}`);
-  }
-  return { store, snapshot, report };
 }
 
+/** The exit code of a run's status: `failed` is 1, everything else 0. */
+const exitOf = (status: string) => (status === "failed" ? 1 : 0);
+
 /**
- * Runs the example: a sync (a full one on a first run; one that finds nothing changed when continuing from saved
- * state), then simulated engagement and a second run that finds nothing changed and folds the new activity in.
+ * Runs one command of the service and resolves with its exit code; never throws (errors are printed with their
+ * code, message and what to do).
  */
 export async function main(options: MainOptions = {}): Promise<MainResult> {
   const print = options.print ?? ((s: string) => console.log(s));
+  const printError = options.printError ?? ((s: string) => console.error(s));
   const env = options.env ?? process.env;
-  const settings = readSettings(env);
-  const stateSettings = readStateSettings(options.argv ?? [], env, settings.mode);
-  const tenant = settings.mode === "real" ? settings.tenant : "demo";
-  let qadSim: QadSimulator | undefined;
-  let mkSim: MarketoSimulator | undefined;
-  let qadSetup: QadSimSetup | undefined;
-  /** Set once the simulated Marketo holds its full data (restored or seeded): only then is a snapshot written. */
-  let mkReady = false;
-  const { store, snapshot, report } = await openState(stateSettings, tenant, settings.mode, print);
-  const saveSnapshot = async () => {
-    if (!mkSim || !qadSetup || !mkReady) return;
-    const [latest] = await store.listRuns(tenant, { limit: 1 });
-    writeSnapshot(stateSettings.snapshotPath, takeSnapshot(mkSim, qadSetup, latest?.runId));
-  };
+  const result: MainResult = { exitCode: 0, runs: [], contexts: [] };
+  let sys: Systems | undefined;
   try {
-    let qad: QadClient;
-    let mk: MarketoClient;
-    let featured: string[] = [];
-    if (settings.mode === "simulators") {
-      if (snapshot && options.customers !== undefined && options.customers !== snapshot.qad.customers) {
-        throw new SettingsError(
-          `the saved state in ${stateSettings.dir} was made with ${snapshot.qad.customers} simulated customers, not ${options.customers}: start with --fresh`,
-        );
-      }
-      // The QAD simulator stamps its generated customers relative to its clock's start: starting it at the same
-      // instant with the same seed on every start gives the same customers with the same stamps, so the source
-      // checkpoint saved by the last run finds nothing changed.
-      const setup: QadSimSetup = snapshot?.qad ?? {
-        seed: 42,
-        customers: options.customers ?? 300,
-        startAt: Math.floor(Date.now() / 1000) * 1000,
-      };
-      qadSetup = setup;
-      let startedAt: number | undefined;
-      qadSim = await startQadSimulator({
-        customers: setup.customers,
-        seed: setup.seed,
-        clock: { now: () => setup.startAt + (startedAt === undefined ? 0 : Date.now() - startedAt) },
-      });
-      startedAt = Date.now();
-      mkSim = await startMarketoSimulator({ timeScale: options.timeScale ?? 0.01, seed: 42, latencyMs: 1 });
-      featured = featuredAccounts(qadSim);
-      if (snapshot) restoreMarketo(mkSim, snapshot);
-      else seedSalesContext(mkSim, featured);
-      mkReady = true;
-      qad = new QadClient({ ...qadSim.clientOptions });
-      mk = new MarketoClient({ ...mkSim.clientOptions });
-      print(`simulators: QAD ${qadSim.tenantUrl}, Marketo ${mkSim.url} (time scale ${mkSim.timeScale})`);
-      const r = mkSim.inspect().records;
-      print(
-        `  QAD: ${setup.customers} customers (seed ${setup.seed}) as of ${new Date(setup.startAt).toISOString()}; ` +
-          `Marketo ${snapshot ? "restored" : "seeded"}: ${r.companies} companies, ${r.namedAccounts} named accounts, ` +
-          `${r.leads} leads, ${r.opportunities} opportunities, ${r.activities} activities`,
+    const cmd = parseCommand(options.argv ?? []);
+    result.command = cmd.name;
+    if (cmd.help) {
+      print(USAGE);
+      return result;
+    }
+    if (cmd.fresh && (cmd.name === "audit" || cmd.name === "doctor")) {
+      throw new UsageError(`${cmd.name}: --fresh would delete the state it reads\n\n${USAGE}`);
+    }
+    const settings = readSettings(env, cmd.config ? readConfigFile(cmd.config) : {});
+    result.mode = settings.mode;
+    const crm = cmd.crm || settings.service.crm;
+    if (crm && settings.mode === "real") {
+      throw new UsageError(
+        `--crm / SIM_CRM selects a simulator variant; it has no meaning against real systems\n\n${USAGE}`,
       );
-    } else {
-      qad = new QadClient(qadOptions(settings.qad));
-      mk = new MarketoClient({
-        munchkinId: settings.marketo.MARKETO_MUNCHKIN_ID,
-        clientId: settings.marketo.MARKETO_CLIENT_ID,
-        clientSecret: settings.marketo.MARKETO_CLIENT_SECRET,
+    }
+    const state = stateSettings(
+      { fresh: cmd.fresh || settings.service.fresh, stateDir: settings.service.stateDir },
+      settings.mode,
+    );
+    if (cmd.name === "audit") return await audit(cmd, settings, state.dbPath, print, result);
+
+    if (cmd.name === "doctor") {
+      // Wired to `doctor()` once @ml/qad-marketo-sync exports it.
+      throw Object.assign(new Error(`${cmd.name} needs a release of @ml/qad-marketo-sync that provides it`), {
+        code: "config",
       });
-      print(`real systems: QAD ${settings.qad.QAD_TENANT_URL}, Marketo ${settings.marketo.MARKETO_MUNCHKIN_ID}`);
     }
 
-    const sync = createSync({
-      tenant,
-      source: qadCustomerSource(qad),
-      marketo: marketoGateway(
-        mk,
-        settings.mode === "simulators" ? { bulkPoll: { initialDelayMs: 20, maxDelayMs: 100 } } : {},
-      ),
-      store,
-      // The defaults cover name, address, phone, website, industry, currency, region and the active flag; a user's
-      // own rules go here. This one tags every company with its QAD credit terms.
-      mapping: extendMapping({ company: { qadCreditTerms: "creditTermsCode" } }),
+    sys = await openSystems(settings, state, {
+      customers: options.customers,
+      timeScale: options.timeScale,
+      crm,
+      print,
     });
+    result.state = sys.state;
+    const sync = buildSync(sys);
+    const open = sys;
     sync.on("capability", (c) => {
       if (!c.writable) print(`  ${c.object} are read-only here (${c.reason ?? c.source}): reading them instead`);
     });
-    const runOnce = async (): Promise<RunSummary> => {
-      const out = await sync.runOnce();
+    const progress = attachProgress(sync, { print, tty: options.tty, expected: sys.expected });
+    /** Prints one outcome; returns its exit code. */
+    const report = async (out: RunOutcome): Promise<number> => {
       if (out.status === "alreadyRunning") {
-        throw new Error(`another runner holds the lease: ${out.holder} (a killed run's lease expires within a minute)`);
+        const lines = errorLines("already_running", `another runner holds the lease: ${out.holder}`);
+        for (const l of lines) printError(l);
+        result.error = { code: "already_running", message: `another runner holds the lease: ${out.holder}` };
+        return 1;
       }
-      for (const l of line(out.summary)) print(l);
-      await saveSnapshot();
-      return out.summary;
+      await open.saveSnapshot();
+      result.runs.push(out.summary);
+      const details = await summaryDetails(open.store, open.tenant, out.summary, open.featured);
+      result.contexts = details.contexts;
+      for (const l of formatSummary(out.summary, details)) print(l);
+      if (out.summary.error) result.error = { code: out.summary.error.code, message: out.summary.error.message };
+      return exitOf(out.summary.status);
     };
+    try {
+      if (cmd.name === "dry-run") {
+        const dry = await dryRun(sync, print);
+        result.dryRun = dry;
+        if (dry.error) {
+          result.error = { code: dry.error.code, message: dry.error.message };
+          for (const l of errorLines(dry.error.code, dry.error.message)) printError(l);
+        }
+        result.exitCode = exitOf(dry.status);
+      } else if (cmd.name === "run") {
+        // Contacts engage in Marketo between starts (simulated): this run's read-back folds their activity in.
+        if (sys.state.continued && sys.mkSim)
+          print(`  (simulated: ${sys.simulateEngagement()} new activities in Marketo)`);
+        result.exitCode = await report(await sync.runOnce());
+      } else if (cmd.name === "replay") {
+        const r = cmd.replay!;
+        print(
+          `replay: ${r.carried.length ? `carried-forward records (${r.carried.join(", ")})` : `${r.outcomes.join(" and ")} audit rows`}` +
+            `${r.runId ? ` of run ${r.runId}` : ""}${r.keys.length ? `, keys ${r.keys.join(", ")}` : ""}${r.kinds.length ? `, kinds ${r.kinds.join(", ")}` : ""}`,
+        );
+        const out = await sync.replay({
+          ...(r.carried.length ? { carried: r.carried } : { outcomes: r.outcomes }),
+          ...(r.runId ? { runId: r.runId } : {}),
+          ...(r.keys.length ? { keys: r.keys } : {}),
+          ...(r.kinds.length ? { kinds: r.kinds } : {}),
+        });
+        result.exitCode = await report(out);
+      } else if (cmd.name === "schedule") {
+        result.exitCode = await schedule(
+          sync,
+          cmd.cron ?? settings.service.cron ?? DEFAULT_CRON,
+          report,
+          print,
+          options.stop,
+        );
+      }
+    } finally {
+      progress.close();
+    }
+    if (result.exitCode === 0) {
+      print(`state saved in ${state.dir}: the next start continues from here (--fresh or SYNC_FRESH=1 starts over)`);
+    }
+  } catch (e) {
+    const code = codeOf(e);
+    const message = e instanceof Error ? e.message : String(e);
+    result.error = { code, message };
+    if (code === "usage" || code === "settings") {
+      printError(message);
+      if (code === "settings")
+        printError(`what to do: fix the settings above (environment or --config); see examples/README.md`);
+      result.exitCode = 2;
+    } else {
+      for (const l of errorLines(code, message)) printError(l);
+      result.exitCode = 1;
+    }
+  } finally {
+    if (sys) {
+      result.marketo = sys.mkSim?.inspect();
+      await sys.close();
+    }
+  }
+  return result;
+}
 
-    const first = await runOnce();
-    // Contacts engage in Marketo between runs (simulated): the next run folds their activity into the accounts.
-    if (mkSim) print(`  (simulated: ${simulateEngagement(mkSim, featured)} new activities in Marketo)`);
-    const second = await runOnce();
+/** `schedule`: runs on `cron` until `stop` aborts; the run in flight finishes its batch and is recorded. */
+async function schedule(
+  sync: Sync,
+  cron: string,
+  report: (out: RunOutcome) => Promise<number>,
+  print: (line: string) => void,
+  stop: AbortSignal | undefined,
+): Promise<number> {
+  let worst = 0;
+  let pending = Promise.resolve();
+  const handle = sync.schedule(cron, {
+    runImmediately: true,
+    onRun: (out) => {
+      pending = pending.then(async () => {
+        worst = Math.max(worst, await report(out as RunOutcome));
+        const next = handle.nextRun();
+        if (next) print(`next run at ${next.toISOString()}`);
+      });
+    },
+  });
+  print(`schedule: ${cron} (first run now); SIGINT or SIGTERM stops after the batch in flight`);
+  await new Promise<void>((resolve) => {
+    if (!stop) return; // runs until the process ends
+    if (stop.aborted) resolve();
+    else stop.addEventListener("abort", () => resolve(), { once: true });
+  });
+  print("schedule: stopping: the run in flight finishes its batch");
+  await sync.stop();
+  handle.stop();
+  await pending;
+  return worst;
+}
 
-    const contexts: AccountContext[] = [];
-    for (const key of featured.slice(0, 3)) {
-      const ctx = await sync.accountContext(key);
-      if (!ctx) continue;
-      contexts.push(ctx);
-      const owner = ctx.owner
-        ? `${ctx.owner.firstName ?? ""} ${ctx.owner.lastName ?? ""}`.trim() || ctx.owner.externalSalesPersonId
-        : "-";
-      const counts = Object.entries(ctx.activityCounts)
-        .map(([t, n]) => `${t} ${n}`)
-        .join(", ");
+const ACTIONS: DryRunAction[] = ["create", "update", "unchanged", "reject", "skip"];
+
+/**
+ * `dry-run`: what the next run would do, with nothing written (no Marketo write, no checkpoint, no audit row): per
+ * kind the would-create / would-update / unchanged / rejected / skipped counts, a few would-updates with their
+ * changed fields, the top reasons, and the calls a real run would spend.
+ */
+async function dryRun(sync: Sync, print: (line: string) => void): Promise<DryRunReport> {
+  let seen = 0;
+  let last = Date.now();
+  const updates: DryRunItem[] = [];
+  const reasons = new Map<string, { item: DryRunItem; code: string; message: string; count: number }>();
+  print("dry run: planning against Marketo (reads only, nothing is written)");
+  const report = await sync.dryRun({
+    onItem: (item) => {
+      seen++;
+      if (item.action === "update" && updates.length < 5) updates.push(item);
+      if (item.action === "reject" || item.action === "skip") {
+        for (const r of item.reasons) {
+          const id = `${item.kind}\u0000${item.action}\u0000${r.code}`;
+          const g = reasons.get(id);
+          if (g) g.count++;
+          else reasons.set(id, { item, code: r.code, message: r.message, count: 1 });
+        }
+      }
+      if (Date.now() - last >= 2_000) {
+        last = Date.now();
+        print(`  … dry run: ${seen} verdicts so far`);
+      }
+    },
+  });
+  const t = report.totals;
+  print(`dry run: ${report.status}, ${t.sourceItems} source rows, ${t.batches} batches (nothing was written)`);
+  const kinds = Object.entries(t.byKind).filter(([, a]) => ACTIONS.some((x) => a[x] > 0));
+  if (kinds.length === 0) print("  nothing to do: no record changed in QAD since the last run");
+  else {
+    print(`  ${"kind".padEnd(13)}${ACTIONS.map((a) => `would ${a}`.padStart(16)).join("")}`);
+    for (const [k, a] of kinds) print(`  ${k.padEnd(13)}${ACTIONS.map((x) => String(a[x]).padStart(16)).join("")}`);
+  }
+  for (const u of updates) {
+    const changes = (u.changes ?? []).map((c) => `${c.field}: ${JSON.stringify(c.old)} → ${JSON.stringify(c.new)}`);
+    print(`  would update ${u.kind} ${u.key}: ${changes.join(", ") || "(fields unknown)"}`);
+  }
+  const top = [...reasons.values()].sort((a, b) => b.count - a.count).slice(0, 5);
+  if (top.length) {
+    print("  top reasons:");
+    for (const g of top) {
       print(
-        `  account ${key}: ${ctx.openOpportunities.count} open opportunities worth ${ctx.openOpportunities.amount}, ` +
-          `owner ${owner}, last engagement ${ctx.lastEngagementAt ?? "-"}${counts ? ` (${counts})` : ""}`,
+        `    ${String(g.count).padStart(5)} × ${g.item.kind} ${g.item.action} [${g.code}] ${g.message} (e.g. ${g.item.key})`,
       );
     }
-    print(
-      `state saved in ${stateSettings.dir}: the next start continues from here (--fresh or SYNC_FRESH=1 starts over)`,
-    );
-    const result: MainResult = {
-      mode: settings.mode,
-      state: report,
-      first,
-      second,
-      contexts,
-    };
-    if (mkSim) result.marketo = mkSim.inspect();
+  }
+  const c = t.calls;
+  print(
+    `  a real run would spend ${c.total} Marketo calls: ${c.writes} writes (companies ${c.companies}, named accounts ${c.namedAccounts}, ` +
+      `leads ${c.leads}, sales persons ${c.salesPersons}) and ${c.reads} reads, plus its read-back; ${t.carriedPending} carried-forward records pending`,
+  );
+  print(
+    `  read-only: ${report.readOnly.length ? report.readOnly.map((r) => `${r.object} (${r.reason ?? "CRM sync"})`).join(", ") : "nothing"}`,
+  );
+  if (report.droppedFields.length)
+    print(`  not sent (this instance has no such field): ${report.droppedFields.join(", ")}`);
+  return report;
+}
+
+/** `audit`: a record's history or a run's rows, from the store alone (no system is contacted). */
+async function audit(
+  cmd: Command,
+  settings: Settings,
+  dbPath: string,
+  print: (line: string) => void,
+  result: MainResult,
+): Promise<MainResult> {
+  if (!existsSync(dbPath))
+    throw Object.assign(new Error(`no saved state at ${dbPath}: run a sync first`), { code: "store" });
+  const tenant = settings.service.tenant ?? (settings.mode === "real" ? "default" : "demo");
+  const store = createSqliteStore({ path: dbPath });
+  try {
+    const a = cmd.audit!;
+    const query = { tenant, ...(a.key ? { keys: [a.key] } : {}), ...(a.runId ? { runId: a.runId } : {}) };
+    if (a.csv) {
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          for (const l of String(chunk)
+            .replace(/\r?\n$/, "")
+            .split(/\r?\n/))
+            print(l);
+          cb();
+        },
+      });
+      await writeAuditCsv(store, query, sink);
+      return result;
+    }
+    const rows = await store.queryAudit(query);
+    result.audit = rows;
+    print(a.key ? `audit of ${a.key} (${rows.length} rows):` : `audit of run ${a.runId} (${rows.length} rows):`);
+    for (const r of rows) {
+      const why = r.error
+        ? `[${r.error.code}] ${r.error.message}`
+        : r.reasons.map((x) => `[${x.code}] ${x.message}`).join("; ");
+      print(
+        `  ${new Date(r.at).toISOString()} ${r.runId} ${r.kind} ${r.key} ${r.outcome}` +
+          `${r.marketoId ? ` id ${r.marketoId}` : ""}${r.replayOf ? ` (replay of ${r.replayOf})` : ""}${why ? `: ${why}` : ""}`,
+      );
+    }
+    if (rows.length === 0) {
+      throw Object.assign(new Error(a.key ? `no audit rows for key ${a.key}` : `no audit rows for run ${a.runId}`), {
+        code: "not_found",
+      });
+    }
     return result;
   } finally {
-    // A run that failed may still have committed batches: keep the simulated Marketo in step with the store.
-    await saveSnapshot().catch((e: unknown) => print(`could not save the simulator snapshot: ${String(e)}`));
     store.close();
-    await qadSim?.close();
-    await mkSim?.close();
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const argv = process.argv.slice(2);
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(USAGE);
-  } else {
-    main({ argv }).catch((e: unknown) => {
-      console.error(e instanceof Error ? `${e.name}: ${e.message}` : e);
-      process.exit(e instanceof UsageError ? 2 : 1);
-    });
-  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  main({ argv: process.argv.slice(2), stop: stop.signal, tty: process.stderr }).then((r) => {
+    process.exitCode = r.exitCode;
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  });
 }
