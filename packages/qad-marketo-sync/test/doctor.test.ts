@@ -113,6 +113,21 @@ describe("doctor against the simulators", () => {
     expect(byId(report)["marketo.cost"].status).toBe("skip"); // no customer count given
   });
 
+  it("little quota left: warns under 20 %, and a first sync larger than what is left warns", async () => {
+    const { qadSim, mkSim } = await sims();
+    mkSim.setDailyUsed(42_000);
+    const report = await doctor({
+      qad: qadClient(qadSim),
+      marketo: new MarketoClient({ ...mkSim.clientOptions }),
+      customers: 1_000_000,
+    });
+    const c = byId(report);
+    expect(c["marketo.quota"].status).toBe("warn");
+    expect(c["marketo.quota"].detail).toMatch(/^42,0\d\d of 50,000 calls used today, [78],\d{3} left \(16 %\)/);
+    expect(c["marketo.cost"].status).toBe("warn");
+    expect(c["marketo.cost"].fix).toContain("stop at today's budget");
+  });
+
   it("unreachable QAD (closed port) fails its lines and the Marketo checks still run", async () => {
     const { qadSim, mkSim } = await sims();
     const closed = createServer();
@@ -138,6 +153,20 @@ describe("doctor against the simulators", () => {
     expect(s["marketo.fields.leads"]).toBe("pass");
     expect(byId(report)["marketo.cost"].detail).toContain("1 per customer: no sample");
     expect(report.worst).toBe("fail");
+
+    // The same over QXtend: the one-row query is the first contact.
+    const qx = qadSim.clientOptions.qxtend!;
+    const overQxtend = await doctor({
+      qad: qadClient(qadSim, {
+        protocol: "qxtend",
+        qxtend: { ...qx, url: `http://127.0.0.1:${port}/qxi/services/QdocWebService` },
+      }),
+      marketo: new MarketoClient({ ...mkSim.clientOptions }),
+    });
+    expect(byId(overQxtend)["qad.reach"].status).toBe("fail");
+    expect(byId(overQxtend)["qad.reach"].detail).toContain("ECONNREFUSED");
+    expect(byId(overQxtend)["qad.auth"].status).toBe("skip");
+    expect(byId(overQxtend)["marketo.auth"].status).toBe("pass");
   });
 
   it("wrong Marketo secret: auth fails, dependants skip, and no secret appears anywhere", async () => {
