@@ -1,11 +1,14 @@
 import {
   isQadError,
+  QadAbortError,
   QadAuthError,
+  QadConfigError,
   type QadError,
   QadHttpError,
   QadRedirectError,
   QadResponseParseError,
   QadResponseTooLargeError,
+  QadUnsafePathError,
 } from "../errors.js";
 import type { ResolvedDeps } from "../internal/deps.js";
 import { checkPathSyntax } from "../rest/paths.js";
@@ -72,12 +75,27 @@ function answerSummary(e: QadError): QadError {
 }
 
 /**
+ * Errors that say nothing about the credentials, re-thrown unchanged: a configuration or policy refusal
+ * (`QadConfigError`, e.g. the tenant network policy refusing the address at connect time, or an unsafe path), a
+ * cancelled call, a refused redirect, an oversized answer. None holds a body or a secret.
+ */
+function isNotAboutCredentials(e: unknown): boolean {
+  return (
+    e instanceof QadConfigError ||
+    e instanceof QadUnsafePathError ||
+    e instanceof QadAbortError ||
+    e instanceof QadRedirectError ||
+    e instanceof QadResponseTooLargeError
+  );
+}
+
+/**
  * Auth failures are re-thrown as QadAuthError without any request body (which held the password) or response
- * body; the cause is a summary of what the endpoint answered (protocol "auto" reads it).
+ * body; the cause is a summary of what the endpoint answered (protocol "auto" reads it). Errors that are not about
+ * the credentials (configuration, policy, abort...) pass through unchanged.
  */
 function asAuthError(e: unknown, what: string): never {
-  // A refused redirect or an oversized answer is its own typed error; it holds no body, no secret.
-  if (e instanceof QadRedirectError || e instanceof QadResponseTooLargeError) throw e;
+  if (isNotAboutCredentials(e)) throw e;
   if (isQadError(e)) {
     // The token request already had its retries; marking this final keeps the data request's retry layer from
     // multiplying them.
