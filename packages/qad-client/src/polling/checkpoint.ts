@@ -1,6 +1,9 @@
 import { z } from "zod";
 import type { EntityKind } from "../backend.js";
 import { QadConfigError } from "../errors.js";
+import { isCalendarDate } from "../records/calendar.js";
+
+export { isCalendarDate };
 
 /** A QAD last-modified instant: day plus seconds since midnight (server local time, compared as-is). */
 export interface QadInstant {
@@ -27,19 +30,6 @@ export interface QadCheckpoint {
    * day-granular backend (QXtend) the window is widened to whole days, as that is what the next poll re-reads.
    */
   seen: Record<string, string>;
-}
-
-/**
- * True when `date` is a real calendar day written YYYY-MM-DD (not `2026-11-45`, not `2026-02-30`).
- * @internal
- */
-export function isCalendarDate(date: unknown): date is string {
-  if (typeof date !== "string") return false;
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const t = new Date(Date.UTC(y, mo - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
 }
 
 /** True when `i` is a possible instant: a calendar day and a whole second 0..86399. @internal */

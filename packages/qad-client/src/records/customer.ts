@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DAY_SHAPE, isCalendarDate } from "./calendar.js";
 
 /** A value of a custom field (customCombo*, customShort*, or any site-specific column). */
 export const customValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -30,10 +31,18 @@ export type Contact = z.infer<typeof contactSchema>;
 
 /**
  * When QAD last changed a record: a day-granular date plus seconds since midnight, which is how QAD stores
- * `lastModifiedDate` / `lastModifiedTime` (and cm_mod_date on QXtend, where the time may be 0).
+ * `lastModifiedDate` / `lastModifiedTime` (and cm_mod_date on QXtend, where the time may be 0). The date must be a
+ * day of the calendar: `2026-11-45` or `2026-02-30` is refused (`... is not a calendar date`), as such a stamp can
+ * be neither ordered nor used as a poll's high-water mark.
  */
 export const lastModifiedSchema = z.object({
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD"),
+  date: z
+    .string()
+    .regex(DAY_SHAPE, "expected YYYY-MM-DD")
+    // Only a date of the right shape is checked against the calendar, so a wrong shape gets one message, not two.
+    .refine((d) => !DAY_SHAPE.test(d) || isCalendarDate(d), {
+      error: (issue) => `${String(issue.input)} is not a calendar date (no such day; expected YYYY-MM-DD)`,
+    }),
   time: z.number().int().min(0).max(86_399),
 });
 export type LastModified = z.infer<typeof lastModifiedSchema>;

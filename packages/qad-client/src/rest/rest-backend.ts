@@ -3,6 +3,7 @@ import type { EntityKind, PageRequest, QadBackend } from "../backend.js";
 import { QadResponseParseError } from "../errors.js";
 import type { ResolvedDeps } from "../internal/deps.js";
 import { uuidFrom } from "../internal/uuid.js";
+import { isCalendarDate } from "../records/calendar.js";
 import { restAbsenceReason } from "./absence.js";
 import { browseCount, browsePages, type ResolvedBrowseOptions } from "./browse/browse.js";
 import { type BrowseFilter, where } from "./browse/filter.js";
@@ -245,11 +246,18 @@ function keyOf(r: Row): string {
   return `${String(r.sharedSetCode)}\u0000${String(r.customerCode)}`;
 }
 
+/**
+ * Re-applies `modifiedSince` to a row the server returned. Only a possible stamp is compared: a row whose date is
+ * not a calendar day (`2026-11-45`, `2026-02-30`, `31/12/2025`) or whose time is not a second of the day is kept, so
+ * validation reports it as an invalid record, as a full list does, instead of a string comparison dropping it unseen.
+ */
 function modifiedAtOrAfter(r: Row, cfg: RestEntityConfig, since: { date: string; time: number }): boolean {
   const d = r[cfg.lastModifiedDateField];
-  if (typeof d !== "string") return true; // malformed: let validation report it rather than hide it
-  const date = d.slice(0, 10);
+  // The day part, as the mapping reads it (`2026-03-02T10:00:00` is the day 2026-03-02).
+  const date = typeof d === "string" ? d.slice(0, 10) : undefined;
+  if (!isCalendarDate(date)) return true;
   if (date !== since.date) return date > since.date;
   const t = Number(r[cfg.lastModifiedTimeField] ?? 0);
-  return !Number.isFinite(t) || t >= since.time;
+  if (!Number.isInteger(t) || t < 0 || t > 86_399) return true;
+  return t >= since.time;
 }
