@@ -21,7 +21,8 @@ export function preset(
     target: "node20",
     platform: "node",
     sourcemap: true,
-    dts: true,
+    // `@internal` members stay out of the published declarations.
+    dts: { compilerOptions: { stripInternal: true } },
     splitting: false,
     treeshake: true,
     external,

@@ -8,7 +8,7 @@
  */
 
 import PgBoss from "pg-boss";
-import { errorInfo, SyncConfigError } from "../errors.js";
+import { type ErrorInfo, errorInfo, SyncConfigError } from "../errors.js";
 import { Emitter } from "../events.js";
 import { type Clock, type Logger, realSleep, silentLogger, systemClock } from "../internal/runtime.js";
 import type { Sync } from "../sync.js";
@@ -88,7 +88,7 @@ export interface FleetEvents {
   /** The pair's run ended and the job was settled (completed, failed, continued or deferred). */
   jobEnded: { tenant: string; jobId: string; verdict: JobVerdict; settled: boolean };
   /** A worker loop error (database unreachable...): logged, and the loop carries on after the polling interval. */
-  error: { error: ReturnType<typeof errorInfo>; during: string };
+  error: { error: ErrorInfo; during: string };
 }
 
 /** Name of a fleet event. */

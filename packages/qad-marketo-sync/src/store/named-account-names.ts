@@ -4,8 +4,7 @@
  * in JavaScript on write, never in SQL, whose `lower()` folds ASCII only), so both always agree.
  *
  * @module
- * @internal
  */
 
-/** Normalises a named-account name the way Marketo matches it (trimmed, case-insensitive). @internal */
+/** Normalises a named-account name the way Marketo matches it (trimmed, case-insensitive). Not part of the public API. */
 export const normName = (name: string): string => name.trim().toLowerCase();
