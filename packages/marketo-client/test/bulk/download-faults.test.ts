@@ -1,4 +1,4 @@
-import { collectUntilError } from "@ml/http-kernel/testing";
+import { collectUntilError, FakeTime, flush } from "@ml/http-kernel/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   BulkApi,
@@ -109,13 +109,14 @@ describe("bulk file download faults", () => {
   });
 
   it("cancel() cancels the running Marketo job and ends the loop; a canceled job is a typed error", async () => {
-    // Slow steps (300 real ms) so the job is surely still queued when it is canceled.
-    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { stepMs: 300_000 } });
+    // Fake time: the job cannot move on by itself, and each poll wait lasts until the test advances the clock.
+    const time = new FakeTime();
+    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, clock: time.clock }, { sleep: time.sleep });
     const extraction = h.bulk.leads.extract({ filter }, { poll });
     const run = collectUntilError(extraction);
-    // Wait until the job exists, then cancel it.
-    while (h.sim.inspect().jobs.length === 0) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20));
+    // The extract is waiting to poll again: the job exists and is still queued. Cancel it now.
+    while (time.pending === 0) await flush();
+    expect(h.sim.inspect().jobs.map((j) => j.status)).toEqual(["Queued"]);
     await extraction.cancel();
     const { error } = await run;
     expect(isMarketoError(error)).toBe(true);
@@ -126,9 +127,10 @@ describe("bulk file download faults", () => {
     // Someone else cancels the job: the extract reports it.
     const other = h.bulk.leads.extract({ filter }, { poll });
     const run2 = collectUntilError(other);
-    while (h.sim.inspect().jobs.length < 2) await new Promise((r) => setTimeout(r, 5));
+    while (time.pending === 0) await flush();
     const id = h.sim.inspect().jobs[1]?.exportId as string;
     await h.bulk.leads.cancel(id);
+    await time.advance(2 * 60_000); // past the next poll (60 s ± 10 % jitter): it sees the job canceled
     const { error: e2 } = await run2;
     expect(e2).toBeInstanceOf(MarketoBulkJobFailedError);
     expect((e2 as MarketoBulkJobFailedError).code).toBe("BULK_JOB_CANCELED");

@@ -1,3 +1,4 @@
+import { manualClock, recordingSleep } from "@ml/http-kernel/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BulkExtractState, MarketoBulkQuotaError } from "../../src/bulk/index.js";
 import { asRow, LEAD_FIELDS, makeLeads } from "./helpers/data.js";
@@ -16,12 +17,14 @@ const range = { startAt: "2026-01-01T00:00:00Z", endAt: "2026-03-01T23:59:59Z" }
 describe("1029 and 1035 handling", () => {
   it('waits and retries the enqueue while Marketo answers 1029 "Too many jobs in queue"', async () => {
     const leads = makeLeads(20);
-    // Slow steps (a simulated 5 minutes = 300 real ms) so the queue state set up below cannot drift under load.
-    h = await startHarness({
-      leads,
-      leadFields: LEAD_FIELDS,
-      options: { maxQueued: 2, maxProcessing: 1, stepMs: 300_000 },
-    });
+    // Steps of a simulated 5 minutes on a manual clock, so the queue state set up below cannot drift; the client's
+    // waits move that clock (harness time scale 0.001: a simulated ms is 0.001 clock ms) instead of waiting.
+    const clock = manualClock();
+    const { sleep } = recordingSleep({ advance: (ms) => clock.advance(ms * 0.001) });
+    h = await startHarness(
+      { leads, leadFields: LEAD_FIELDS, options: { maxQueued: 2, maxProcessing: 1, stepMs: 300_000 }, clock },
+      { sleep },
+    );
     // Another integration fills the queue (2, processing jobs included): one job processing, one queued.
     const fill = async () => {
       const body = {
@@ -45,7 +48,7 @@ describe("1029 and 1035 handling", () => {
       return id;
     };
     await fill();
-    await new Promise((r) => setTimeout(r, 350)); // > 1 step: the first one may start processing
+    clock.advance(350); // > 1 step: the first one may start processing
     h.sim.inspect(); // the simulator moves jobs along whenever it is asked
     await fill();
     expect(h.sim.inspect().jobs.map((j) => j.status)).toEqual(["Processing", "Queued"]);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { manualClock } from "@ml/http-kernel/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { LEAD_FIELDS, makeLeads } from "./helpers/data.js";
 import { type Harness, startHarness } from "./helpers/harness.js";
@@ -41,7 +42,9 @@ async function createAndComplete(range = { startAt: "2026-01-01T00:00:00Z", endA
 
 describe("bulk simulator", () => {
   it("runs Created → Queued → Processing → Completed on the scaled clock and announces size, checksum, records", async () => {
-    h = await startHarness({ leads: makeLeads(30), leadFields: LEAD_FIELDS });
+    // A manual clock: each status is seen, however slow the machine (one step = a simulated minute = 60 clock ms).
+    const clock = manualClock();
+    h = await startHarness({ leads: makeLeads(30), leadFields: LEAD_FIELDS, clock });
     const created = await post("/v1/leads/export/create.json", {
       fields,
       filter: { createdAt: { startAt: "2026-01-01T00:00:00Z", endAt: "2026-01-31T00:00:00Z" } },
@@ -62,7 +65,9 @@ describe("bulk simulator", () => {
       final = st.result[0] as Record<string, unknown>;
       seen.add(final["status"] as string);
       if (final["status"] === "Completed") break;
-      await new Promise((r) => setTimeout(r, 5));
+      expect(seen.size).toBeLessThan(4);
+      clock.advance(30); // half a step: every status is seen at least twice
+      if (final["status"] === "Queued") expect(final["startedAt"] ?? null).toBeNull();
     }
     expect([...seen]).toEqual(["Queued", "Processing", "Completed"]);
     const file = Buffer.from(await (await get(`/v1/leads/export/${id}/file.json`)).arrayBuffer());
@@ -107,8 +112,9 @@ describe("bulk simulator", () => {
   });
 
   it("keeps at most 2 jobs processing and 10 queued; the 11th enqueue answers 1029 Too many jobs in queue", async () => {
-    // Steps of 300 real ms: the queue cannot drain while the test looks at it.
-    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { stepMs: 300_000 } });
+    // A manual clock: the queue cannot drain while the test looks at it; one step (300 real ms) passes on advance.
+    const clock = manualClock();
+    h = await startHarness({ leads: makeLeads(5), leadFields: LEAD_FIELDS, options: { stepMs: 300_000 }, clock });
     const ids: string[] = [];
     for (let i = 0; i < 13; i++) {
       const c = await post("/v1/leads/export/create.json", {
@@ -121,7 +127,8 @@ describe("bulk simulator", () => {
     for (const id of ids.slice(0, 11)) answers.push(await post(`/v1/leads/export/${id}/enqueue.json`));
     expect(answers.slice(0, 10).every((a) => a.success)).toBe(true);
     expect(answers[10]?.errors?.[0]).toEqual({ code: "1029", message: "Too many jobs in queue" });
-    await new Promise((r) => setTimeout(r, 350));
+    expect(h.sim.inspect().jobs.filter((j) => j.status === "Processing")).toHaveLength(0);
+    clock.advance(350); // one step
     const statuses = h.sim.inspect().jobs.map((j) => j.status);
     expect(statuses.filter((s) => s === "Processing")).toHaveLength(2);
     // Enqueueing a queued job again: "Job already queued".

@@ -25,6 +25,11 @@ export interface Fixture {
   /** Sim ms per real ms inverse: 0.001 makes a simulated minute last 60 real ms. */
   timeScale?: number;
   options?: BulkSimulatorOptions;
+  /**
+   * The real-ms clock the simulated clock is derived from (default `performance.now()`). Pass a manual clock (and a
+   * sleep that advances it, through `deps.sleep`) to run a test without waiting in real time.
+   */
+  clock?: { now(): number };
 }
 
 export interface Harness {
@@ -59,11 +64,12 @@ export function scaledSleep(timeScale: number) {
 
 function makeContext(f: Fixture): SimContext {
   const timeScale = f.timeScale ?? 0.001;
-  const t0 = performance.now();
+  const real = f.clock ?? { now: () => performance.now() };
+  const t0 = real.now();
   const epoch = Date.UTC(2026, 5, 1, 12);
   let seed = 42;
   return {
-    now: () => epoch + (performance.now() - t0) / timeScale,
+    now: () => epoch + (real.now() - t0) / timeScale,
     timeScale,
     random: () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
