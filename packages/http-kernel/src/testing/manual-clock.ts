@@ -106,6 +106,26 @@ export class FakeTime {
     return true;
   }
 
+  /**
+   * Awaits `p` while moving time forward in `stepMs` steps, so code that sleeps on this fake time can finish. Throws
+   * when `p` has not settled after `maxMs` of fake time (a hang is a failure, never a wait).
+   */
+  async until<T>(p: Promise<T>, options: { stepMs?: number; maxMs?: number } = {}): Promise<T> {
+    const stepMs = options.stepMs ?? 10;
+    const maxMs = options.maxMs ?? 3_600_000;
+    let settled = false;
+    const watched = p.finally(() => {
+      settled = true;
+    });
+    watched.catch(() => {});
+    await flush();
+    for (let waited = 0; !settled; waited += stepMs) {
+      if (waited >= maxMs) throw new Error(`FakeTime.until: not settled after ${maxMs} ms of fake time`);
+      await this.advance(stepMs);
+    }
+    return watched;
+  }
+
   /** How many sleeps are waiting. */
   get pending(): number {
     return this.#timers.length;
