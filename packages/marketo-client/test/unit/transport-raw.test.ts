@@ -125,11 +125,16 @@ describe("token cache", () => {
 describe("cancellation", () => {
   it("an abort while queued in the limiter rejects the call and sends nothing", async () => {
     let calls = 0;
+    // The first call stays in flight (holding the only slot) until the test releases it: no timing involved.
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
     server.use(
       token,
       http.get(`${BASE}/rest/v1/stats/usage.json`, async () => {
         calls++;
-        await new Promise((r) => setTimeout(r, 50));
+        await held;
         return HttpResponse.json({ success: true, result: [] });
       }),
     );
@@ -139,6 +144,7 @@ describe("cancellation", () => {
     const second = mk.stats.usage({ signal: controller.signal });
     controller.abort(new Error("cancelled by caller"));
     await expect(second).rejects.toThrow("cancelled by caller");
+    release();
     await first;
     expect(calls).toBe(1);
     expect(mk.quota().callsMade).toBe(1);
