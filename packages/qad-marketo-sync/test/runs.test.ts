@@ -1,3 +1,4 @@
+import { flush } from "@ml/http-kernel/testing";
 import { describe, expect, it } from "vitest";
 import {
   arraySource,
@@ -109,13 +110,13 @@ describe("leases", () => {
     expect(sleeps).toEqual([1_000]);
     t = 900;
     wake?.();
-    await new Promise((r) => setTimeout(r, 5));
+    while (sleeps.length < 2) await flush(); // the renewal runs, then waits for the next one
     expect(sleeps).toEqual([1_000, 1_000]); // renewed, waiting for the next renewal
     // Lose the lease: it expires and another runner takes it.
     t = 10_000;
     expect((await store.acquireLease("sync:default", "intruder", 60_000)).acquired).toBe(true);
     wake?.();
-    await new Promise((r) => setTimeout(r, 5));
+    await flush(); // the keeper's renewal finds the lease taken (in-memory store: no I/O, a few turns)
     g.release();
     const outcome = await running;
     expect(outcome.status).toBe("failed");
@@ -234,7 +235,7 @@ describe("schedule", () => {
     // A yearly expression: only the immediate run happens during the test, whatever the wall clock says.
     const handle = sync.schedule("0 0 1 1 *", { onRun: (o) => outcomes.push(o), runImmediately: true });
     expect(handle.nextRun()).toBeInstanceOf(Date);
-    for (let i = 0; i < 100 && outcomes.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    while (outcomes.length === 0) await flush(); // the immediate run (in memory) finishes; no wall-clock wait
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]).toMatchObject({ status: "completed", summary: { trigger: "schedule" } });
     await sync.stop();
