@@ -180,7 +180,12 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
       const details = await summaryDetails(open.store, open.tenant, out.summary, open.featured);
       result.contexts = details.contexts;
       for (const l of formatSummary(out.summary, details)) print(l);
-      if (out.summary.error) result.error = { code: out.summary.error.code, message: out.summary.error.message };
+      if (out.summary.error) {
+        const { code, message } = out.summary.error;
+        result.error = { code, message };
+        // A stopped run's reason is informational; a failed or degraded run's is what the operator acts on.
+        for (const l of errorLines(code, message)) (out.summary.status === "stopped" ? print : printError)(l);
+      }
       return exitOf(out.summary.status);
     };
     try {

@@ -96,7 +96,9 @@ export function attachProgress(sync: Sync, options: ProgressOptions): Progress {
       rejected = counts.rejected;
       unchanged = counts.unchanged;
       batches = counts.batches;
-      update();
+      // The first batch always gets its line (the run visibly works), later ones at most every `everyMs`.
+      if (!bar && batches === 1) line(true);
+      else update();
     }),
     sync.on("accountContext", () => {
       contexts++;

@@ -93,7 +93,7 @@ export function contextLine(ctx: AccountContext): string {
   );
 }
 
-/** The summary's lines. */
+/** The summary's lines (the run's error, when it has one, is printed apart: see {@link errorLines}). */
 export function formatSummary(summary: RunSummary, details: SummaryDetails): string[] {
   const out: string[] = [];
   out.push(
@@ -140,7 +140,6 @@ export function formatSummary(summary: RunSummary, details: SummaryDetails): str
     out.push(`  account contexts (${summary.contextsUpdated} updated by this run):`);
     for (const ctx of details.contexts) out.push(`  ${contextLine(ctx)}`);
   }
-  if (summary.error) out.push(...errorLines(summary.error.code, summary.error.message));
   return out;
 }
 

@@ -39,9 +39,12 @@ export function writeCalls(r: MainResult): [string, number][] {
 }
 
 const examples = fileURLToPath(new URL("..", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 
-/** A spawned child process of the service (tsx over the packages' sources, as vitest resolves them). */
+/**
+ * A spawned child process of the service: node with tsx's loader over the packages' sources (as vitest resolves
+ * them, through `tsconfig.sources.json`). One process, so a signal sent to it reaches the service's handlers (the
+ * `tsx` command would be a parent relaying signals to a child).
+ */
 export function spawnService(
   argv: string[],
   env: Record<string, string>,
@@ -50,15 +53,16 @@ export function spawnService(
   child: ReturnType<typeof spawn>;
   onOut(fn: (text: string) => void): void;
 } {
-  const child = spawn(
-    tsx,
-    ["--tsconfig", join(examples, "tsconfig.sources.json"), join(examples, "sync.ts"), ...argv],
-    {
-      cwd: examples,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+  const child = spawn(process.execPath, ["--import", "tsx", join(examples, "sync.ts"), ...argv], {
+    cwd: examples,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      TSX_TSCONFIG_PATH: join(examples, "tsconfig.sources.json"),
+      ...env,
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   const listeners: ((t: string) => void)[] = [];

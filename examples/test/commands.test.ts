@@ -1,0 +1,165 @@
+import { startMarketoSimulator } from "@ml/marketo-client/testing";
+import { startQadSimulator } from "@ml/qad-client/testing";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanDirs, start, tempDir, writeCalls } from "./helpers.js";
+
+afterEach(cleanDirs);
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+/** Both simulators started by the test, and lab settings pointing the service at them as if they were real. */
+async function lab(overrides: Record<string, string> = {}) {
+  const qadSim = await startQadSimulator({ customers: 20, seed: 7 });
+  const mkSim = await startMarketoSimulator({ timeScale: 0.01, seed: 7, latencyMs: 1 });
+  closers.push(
+    () => qadSim.close(),
+    () => mkSim.close(),
+  );
+  const auth = qadSim.clientOptions.auth as { clientId: string; username: string; password: string };
+  const env: Record<string, string> = {
+    SYNC_STATE_DIR: tempDir(),
+    MARKETO_BASE_URL: mkSim.url,
+    MARKETO_ALLOW_HTTP: "1",
+    MARKETO_ALLOW_LOOPBACK: "1",
+    MARKETO_CLIENT_ID: mkSim.clientId,
+    MARKETO_CLIENT_SECRET: mkSim.clientSecret,
+    QAD_TENANT_URL: qadSim.tenantUrl,
+    QAD_ALLOW_HTTP: "1",
+    QAD_ALLOW_LOOPBACK: "1",
+    QAD_CLIENT_ID: auth.clientId,
+    QAD_USERNAME: auth.username,
+    QAD_PASSWORD: auth.password,
+    QAD_WORKSPACE_ID: String(qadSim.clientOptions.workspaceId),
+    ...overrides,
+  };
+  return { qadSim, mkSim, env };
+}
+
+describe("a failed run", () => {
+  it("a wrong Marketo secret: prints the error's code, message and what to do, and exits 1", async () => {
+    const { mkSim, env } = await lab({ MARKETO_CLIENT_SECRET: "wrong-secret-value" });
+    const { r, out, err } = await start([], env);
+    expect(r.mode).toBe("real");
+    expect(r.exitCode).toBe(1);
+    expect(r.runs[0]?.status).toBe("failed");
+    expect(r.error?.code).toBeTruthy();
+    expect(err).toMatch(/^error \[\w+\] \(Marketo\): .+/m);
+    expect(err).toMatch(/^what to do: check MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET/m);
+    expect(`${out}\n${err}`).not.toContain("wrong-secret-value");
+    expect(mkSim.inspect().records.companies).toBe(0);
+  });
+
+  it("a wrong QAD password: the QAD side's hint, exit 1", async () => {
+    const { env } = await lab({ QAD_PASSWORD: "not-the-password" });
+    const { r, out, err } = await start([], env);
+    expect(r.exitCode).toBe(1);
+    expect(err).toMatch(/^error \[\w+\] \((QAD|sync)\): .+/m);
+    expect(err).toMatch(/^what to do: .*(QAD_USERNAME|QAD credentials)/m);
+    expect(`${out}\n${err}`).not.toContain("not-the-password");
+  });
+
+  it("the lab settings with the right credentials complete (so the failures above are the credentials')", async () => {
+    const { mkSim, env } = await lab();
+    const { r } = await start([], env);
+    expect(r.exitCode).toBe(0);
+    expect(r.runs[0]?.status).toBe("completed");
+    expect(mkSim.inspect().records.companies).toBe(20);
+  });
+});
+
+describe("dry-run", () => {
+  it("plans against the simulated Marketo with zero writes, and the next run still does the whole job", async () => {
+    const dir = tempDir();
+    const dry = await start(["dry-run"], { SYNC_STATE_DIR: dir }, { customers: 60 });
+    expect(dry.r.exitCode).toBe(0);
+    expect(writeCalls(dry.r)).toEqual([]);
+    expect(dry.r.marketo?.records).toMatchObject({ companies: 0, namedAccounts: 0, leads: 0 });
+    expect(dry.r.dryRun?.totals.byKind.company.create).toBe(57);
+    expect(dry.out).toMatch(/^ {2}company +57 +0 +0 +0 +0$/m);
+    expect(dry.out).toMatch(/a real run would spend \d+ Marketo calls: [1-9]\d* writes/);
+    expect(dry.out).toMatch(/3 × customer reject \[invalid_source_row\]/);
+
+    const run = await start([], { SYNC_STATE_DIR: dir }, { customers: 60 });
+    expect(run.r.state?.runsBefore).toBe(0);
+    expect(run.r.runs[0]?.outcomes.company.created).toBe(57);
+    // After the run a dry run has nothing to do.
+    const again = await start(["dry-run"], { SYNC_STATE_DIR: dir });
+    expect(again.out).toContain("nothing to do: no record changed in QAD since the last run");
+    expect(writeCalls(again.r)).toEqual([]);
+  });
+});
+
+describe("replay and audit", () => {
+  it("records left read-only by a CRM sync are replayed once the object is writable; audit shows both rows", async () => {
+    const dir = tempDir();
+    const crm = await start(["--crm"], { SYNC_STATE_DIR: dir }, { customers: 30 });
+    expect(crm.r.runs[0]?.carried.pending).toBe(28);
+
+    const replay = await start(["replay", "--carried", "pending"], { SYNC_STATE_DIR: dir });
+    expect(replay.r.exitCode).toBe(0);
+    expect(replay.out).toContain("replay: carried-forward records (pending)");
+    expect(replay.r.runs[0]).toMatchObject({ trigger: "replay", status: "completed" });
+    expect(replay.r.runs[0]?.outcomes.company.created).toBe(28);
+    expect(replay.r.runs[0]?.carried.pending).toBe(0);
+    expect(replay.r.marketo?.records.companies).toBe(28);
+
+    const key = "SS1.C000001";
+    const history = await start(["audit", "--key", key], { SYNC_STATE_DIR: dir });
+    expect(history.r.exitCode).toBe(0);
+    expect(history.r.audit?.filter((a) => a.kind === "company").map((a) => a.outcome)).toEqual(["skipped", "created"]);
+    expect(history.out).toMatch(new RegExp(`company ${key.replace(".", "\\.")} skipped: \\[read_only\\]`));
+    expect(history.out).toMatch(/\(replay of demo:/);
+
+    const runId = crm.r.runs[0]!.runId;
+    const ofRun = await start(["audit", "--run", runId], { SYNC_STATE_DIR: dir });
+    expect(ofRun.out).toContain(`audit of run ${runId}`);
+    expect(ofRun.r.audit?.length).toBeGreaterThan(28);
+    const csv = await start(["audit", "--run", runId, "--csv"], { SYNC_STATE_DIR: dir });
+    const lines = csv.out.split("\n");
+    expect(lines[0]).toMatch(/^at,tenant,runId,kind,key,/);
+    expect(lines.length).toBe((ofRun.r.audit?.length ?? 0) + 1);
+
+    const none = await start(["audit", "--key", "SS9.NOPE"], { SYNC_STATE_DIR: dir });
+    expect(none.r.exitCode).toBe(1);
+    expect(none.err).toMatch(/no audit rows for key SS9\.NOPE/);
+  });
+
+  it("audit needs exactly one of --key or --run, and saved state", async () => {
+    const dir = tempDir();
+    expect((await start(["audit"], { SYNC_STATE_DIR: dir })).r.exitCode).toBe(2);
+    expect((await start(["audit", "--key", "a", "--run", "b"], { SYNC_STATE_DIR: dir })).r.exitCode).toBe(2);
+    const missing = await start(["audit", "--key", "a"], { SYNC_STATE_DIR: dir });
+    expect(missing.r.exitCode).toBe(1);
+    expect(missing.err).toMatch(/no saved state at .*sync\.db: run a sync first/);
+  });
+});
+
+describe("schedule", () => {
+  it("runs right away and on its cron, and stops gracefully when asked", async () => {
+    const stop = new AbortController();
+    let runsSeen = 0;
+    const out: string[] = [];
+    const { main } = await import("../sync.js");
+    const r = await main({
+      argv: ["schedule", "--cron", "* * * * * *"],
+      env: { SYNC_STATE_DIR: tempDir() },
+      customers: 30,
+      stop: stop.signal,
+      printError: (l) => out.push(l),
+      print: (l) => {
+        out.push(l);
+        if (l.startsWith("next run at") && ++runsSeen === 2) stop.abort();
+      },
+    });
+    const text = out.join("\n");
+    expect(r.exitCode).toBe(0);
+    expect(r.runs.length).toBeGreaterThanOrEqual(2);
+    expect(r.runs[0]).toMatchObject({ trigger: "schedule", status: "completed" });
+    expect(r.runs[0]?.outcomes.company.created).toBe(28);
+    expect(r.runs[1]?.marketoWriteCalls).toBe(0);
+    expect(text).toContain("schedule: * * * * * * (first run now)");
+    expect(text).toContain("schedule: stopping: the run in flight finishes its batch");
+  });
+});
