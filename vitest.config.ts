@@ -14,7 +14,7 @@ export default defineConfig({
       { find: /^@ml\/qad-client\/testing$/, replacement: src("qad-client/src/testing/index.ts") },
       { find: /^@ml\/qad-client$/, replacement: src("qad-client/src/index.ts") },
       {
-        find: /^@ml\/qad-marketo-sync\/(sqlite|postgres|fleet|testing)$/,
+        find: /^@ml\/qad-marketo-sync\/(sqlite|postgres|fleet|testing|doctor)$/,
         replacement: src("qad-marketo-sync/src/$1/index.ts"),
       },
       { find: /^@ml\/qad-marketo-sync$/, replacement: src("qad-marketo-sync/src/index.ts") },
