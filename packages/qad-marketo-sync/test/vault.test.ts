@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
+import { failure, manualClock } from "@ml/http-kernel/testing";
 import { MarketoClient, type MarketoClientOptions } from "@ml/marketo-client";
 import { startMarketoSimulator } from "@ml/marketo-client/testing";
 import { QadClient, type QadClientOptions } from "@ml/qad-client";
@@ -33,33 +34,14 @@ const newKey = () => randomBytes(32);
 /** A unique value to plant and look for afterwards. */
 const planted = (label: string) => `${label}-${randomBytes(12).toString("hex")}`;
 
-function manualClock(start = 1_750_000_000_000) {
-  let t = start;
-  return {
-    now: () => t,
-    advance(ms: number) {
-      t += ms;
-    },
-  };
-}
-
 function capturingLogger() {
   const lines: unknown[] = [];
   const log = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj, msg });
   return { lines, logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") } };
 }
 
-async function caught(p: Promise<unknown> | (() => unknown)): Promise<unknown> {
-  try {
-    await (typeof p === "function" ? p() : p);
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
-
 async function expectVaultError(p: Promise<unknown> | (() => unknown), code: VaultErrorCode): Promise<VaultError> {
-  const e = await caught(p);
+  const e = await failure(p);
   expect(e).toBeInstanceOf(VaultError);
   expect(isSyncError(e)).toBe(true);
   expect((e as VaultError).code).toBe(code);
@@ -408,7 +390,7 @@ describe.each(vaultStores())("vault on the $name store", (kind) => {
     it("re-seals every old record under the new key, in pages; old keys can then go", async () => {
       const k1 = newKey();
       const k2 = newKey();
-      const clock = manualClock();
+      const clock = manualClock(1_750_000_000_000);
       const old = createVault({ store, keys: keyRing([{ id: "k1", key: k1 }]), clock });
       const tenants = Array.from({ length: 23 }, () => tenant("rot"));
       const expected = new Map<string, MarketoCredentials>();
@@ -584,7 +566,7 @@ describe.each(vaultStores())("vault on the $name store", (kind) => {
           return store.putSealed(s, o);
         },
       };
-      const e = await caught(
+      const e = await failure(
         createVault({ store: aborting, keys: ring }).rotate({ tenant: t, signal: controller.signal }),
       );
       expect(isSyncError(e) && e.code).toBe("aborted");
@@ -607,7 +589,7 @@ describe.each(vaultStores())("vault on the $name store", (kind) => {
       listSealed: (q) => store.listSealed({ ...q, after: undefined }),
     };
     // Under a ring without i1 nothing opens, so every page would be the same page.
-    const e = await caught(
+    const e = await failure(
       createVault({ store: ignoring, keys: keyRing([{ id: "i2", key: newKey() }]) }).rotate({ tenant: t, pageSize: 2 }),
     );
     expect(isSyncError(e) && e.code).toBe("store");
@@ -633,7 +615,7 @@ describe.each(vaultStores())("vault on the $name store", (kind) => {
         return keys.get(id);
       },
     };
-    const clock = manualClock();
+    const clock = manualClock(1_750_000_000_000);
     const vault = createVault({ store, keys: provider, clock, currentKeyIdTtlMs: 10_000 });
     const t = tenant("kms");
     await Promise.all([vault.putMarketo(t, mkCreds()), vault.putQad(t, qadCreds()), vault.put(t, "cfg", { a: 0 })]);
@@ -715,7 +697,7 @@ describe.each(vaultStores())("vault on the $name store", (kind) => {
     expect(mk?.clientSecret).toBe(secrets.mkSecret);
 
     const errors: unknown[] = [];
-    const collect = async (p: Promise<unknown> | (() => unknown)) => errors.push(await caught(p));
+    const collect = async (p: Promise<unknown> | (() => unknown)) => errors.push(await failure(p));
     const sealed = (await store.getSealed(t, "marketo")) as SealedSecret;
     // Tampered, wrong key, missing key, malformed keys, invalid credentials, bad provider.
     await store.putSealed({ ...sealed, ciphertext: flip(sealed.ciphertext, -1) });

@@ -1,3 +1,4 @@
+import { failure } from "@ml/http-kernel/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   isQadError,
@@ -27,15 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 beforeEach(() => sim.handler.faults.clear());
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a failure");
-}
 
 const readAll = (backend: ReturnType<typeof createQxtendBackend>, pageSize = 10) =>
   collect(backend.pages("customers", { pageSize }));

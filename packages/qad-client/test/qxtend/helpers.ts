@@ -149,9 +149,5 @@ export function clientOptions(url: string, extra: Partial<QxtendOptions> = {}): 
   };
 }
 
-/** Collects all pages. */
-export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
+/** Collects all pages (the shared helper, re-exported for the QXtend suites). */
+export { collect } from "@ml/http-kernel/testing";

@@ -1,3 +1,4 @@
+import { failure } from "@ml/http-kernel/testing";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -31,15 +32,6 @@ const EMPTY = { body: "<Envelope><Body><r><result>success</result></r></Body></E
 
 const read = (pageSize = 10, extra = {}) =>
   collect(createQxtendBackend(clientOptions(URL_, extra), testDeps()).pages("customers", { pageSize }));
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("defensive parsing of QXtend answers", () => {
   it("matches local names whatever the prefixes, and reads a single row (not an array)", async () => {
