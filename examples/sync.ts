@@ -30,6 +30,7 @@ import {
   type Sync,
   writeAuditCsv,
 } from "@ml/qad-marketo-sync";
+import { type DoctorReport, doctor, formatDoctorReport } from "@ml/qad-marketo-sync/doctor";
 import { createSqliteStore } from "@ml/qad-marketo-sync/sqlite";
 import { type Command, parseCommand, USAGE, UsageError } from "./service/cli.js";
 import { attachProgress } from "./service/progress.js";
@@ -78,6 +79,8 @@ export interface MainResult {
   runs: RunSummary[];
   /** Account contexts shown. */
   contexts: AccountContext[];
+  /** doctor: the report. */
+  doctor?: DoctorReport;
   /** dry-run: the report. */
   dryRun?: DryRunReport;
   /** audit: the rows shown. */
@@ -97,6 +100,12 @@ function codeOf(e: unknown): string {
   return "unknown";
 }
 
+/**
+ * The mapping: the defaults cover name, address, phone, website, industry, currency, region and the active flag; a
+ * user's own rules go here. This one tags every company with its QAD credit terms.
+ */
+const MAPPING = extendMapping({ company: { qadCreditTerms: "creditTermsCode" } });
+
 function buildSync(sys: Systems): Sync {
   return createSync({
     tenant: sys.tenant,
@@ -104,9 +113,7 @@ function buildSync(sys: Systems): Sync {
     // The simulator's clientOptions scale every Marketo wait (bulk export polls included) to its time scale.
     marketo: marketoGateway(sys.marketo),
     store: sys.store,
-    // The defaults cover name, address, phone, website, industry, currency, region and the active flag; a user's
-    // own rules go here. This one tags every company with its QAD credit terms.
-    mapping: extendMapping({ company: { qadCreditTerms: "creditTermsCode" } }),
+    mapping: MAPPING,
   });
 }
 
@@ -147,13 +154,6 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
     );
     if (cmd.name === "audit") return await audit(cmd, settings, state.dbPath, print, result);
 
-    if (cmd.name === "doctor") {
-      // Wired to `doctor()` once @ml/qad-marketo-sync exports it.
-      throw Object.assign(new Error(`${cmd.name} needs a release of @ml/qad-marketo-sync that provides it`), {
-        code: "config",
-      });
-    }
-
     sys = await openSystems(settings, state, {
       customers: options.customers,
       timeScale: options.timeScale,
@@ -161,6 +161,19 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
       print,
     });
     result.state = sys.state;
+    if (cmd.name === "doctor") {
+      // One line per check (pass/warn/fail/skip) with its fix; a failing check makes the exit code 1.
+      const report = await doctor({
+        qad: sys.qad,
+        marketo: sys.marketo,
+        mapping: MAPPING,
+        customers: cmd.customers ?? sys.expected,
+      });
+      result.doctor = report;
+      for (const l of formatDoctorReport(report)) print(l);
+      result.exitCode = report.worst === "fail" ? 1 : 0;
+      return result;
+    }
     const sync = buildSync(sys);
     const open = sys;
     sync.on("capability", (c) => {

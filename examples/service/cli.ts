@@ -27,7 +27,8 @@ commands:
                         --carried pending|dead   carried-forward records in this state instead (repeatable)
                         --run ID  --key K  --kind company|namedAccount|lead|salesPerson   narrow it (repeatable)
   dry-run             plans a run against Marketo without writing anything
-  doctor              checks both systems (reachable, auth, paths, fields, quota, CRM sync); non-zero on a failure
+  doctor              checks both systems (reachable, auth, paths, fields, quota, CRM sync); non-zero on a failure;
+                        --customers N   QAD customers expected, for the call cost of a first sync
   audit               a record's history (--key K) or a run's rows (--run ID), with reasons; --csv prints CSV
 
 options (every command):
@@ -58,7 +59,7 @@ const perCommand = {
     kind: { type: "string", multiple: true },
   },
   "dry-run": {},
-  doctor: {},
+  doctor: { customers: { type: "string" } },
   audit: { key: { type: "string" }, run: { type: "string" }, csv: { type: "boolean" } },
 } as const;
 
@@ -82,6 +83,8 @@ export interface Command {
     keys: string[];
     kinds: (typeof KINDS)[number][];
   };
+  /** doctor: expected QAD customers (first-sync cost). */
+  customers?: number | undefined;
   /** audit */
   audit?: { key?: string | undefined; runId?: string | undefined; csv: boolean };
 }
@@ -141,6 +144,12 @@ export function parseCommand(argv: readonly string[]): Command {
       keys: (values.key as string[] | undefined) ?? [],
       kinds: kinds as (typeof KINDS)[number][],
     };
+  }
+  if (name === "doctor" && values.customers !== undefined) {
+    const n = Number(values.customers);
+    if (!Number.isInteger(n) || n < 1)
+      throw usage(`doctor: --customers takes a positive whole number, not ${values.customers}`);
+    cmd.customers = n;
   }
   if (name === "audit") {
     const key = values.key as string | undefined;

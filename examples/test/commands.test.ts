@@ -163,3 +163,38 @@ describe("schedule", () => {
     expect(text).toContain("schedule: stopping: the run in flight finishes its batch");
   });
 });
+
+describe("doctor", () => {
+  it("against the simulators: one line per check; the example's custom field is missing, so it fails with the admin steps", async () => {
+    const { r, out } = await start(["doctor"], { SYNC_STATE_DIR: tempDir() }, { customers: 60 });
+    expect(r.exitCode).toBe(1);
+    expect(r.doctor?.worst).toBe("fail");
+    expect(out).toMatch(/^PASS {2}qad\.auth +/m);
+    expect(out).toMatch(/^PASS {2}marketo\.auth +/m);
+    expect(out).toMatch(/^PASS {2}marketo\.crm\.companies +/m);
+    expect(out).toMatch(/^WARN {2}qad\.sample +.*3 invalid row/m);
+    expect(out).toMatch(/^FAIL {2}marketo\.fields\.companies +.*qadCreditTerms/m);
+    expect(out).toMatch(/fix: Admin → Field Management → New Custom Field: object Company, .*API name qadCreditTerms/);
+    expect(out).toMatch(/^PASS {2}marketo\.cost +.*for 60 customers/m);
+    expect(writeCalls(r)).toEqual([]);
+  });
+
+  it("--crm: the CRM-synced objects are warnings; --customers sets the first-sync cost", async () => {
+    const { r, out } = await start(
+      ["doctor", "--crm", "--customers", "5000"],
+      { SYNC_STATE_DIR: tempDir() },
+      { customers: 30 },
+    );
+    expect(r.doctor?.checks.find((c) => c.id === "marketo.crm.companies")?.status).toBe("warn");
+    expect(out).toMatch(/^WARN {2}marketo\.crm\.companies +.*read-only/m);
+    expect(out).toMatch(/for 5,000 customers/);
+  });
+
+  it("an unreachable QAD fails its checks and the exit code is 1", async () => {
+    const { env } = await lab({ QAD_TENANT_URL: "http://127.0.0.1:1/clouderp" });
+    const { r, out } = await start(["doctor"], env);
+    expect(r.exitCode).toBe(1);
+    expect(out).toMatch(/^FAIL {2}qad\.reach +/m);
+    expect(out).toMatch(/^PASS {2}marketo\.auth +/m);
+  });
+});
