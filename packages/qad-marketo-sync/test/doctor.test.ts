@@ -208,6 +208,28 @@ describe("doctor against the simulators", () => {
     expect(JSON.stringify(report)).not.toContain(password);
   });
 
+  it("paths the instance does not publish: entity path warns, browse path fails", async () => {
+    const { qadSim, mkSim } = await sims();
+    const marketo = new MarketoClient({ ...mkSim.clientOptions });
+    const entity = await doctor({
+      qad: qadClient(qadSim, { entities: { customers: { path: "api/erp/customerV9s" } } }),
+      marketo,
+    });
+    expect(byId(entity)["qad.paths"].status).toBe("warn");
+    expect(byId(entity)["qad.paths"].data?.missing).toEqual(["api/erp/customerV9s"]);
+    expect(byId(entity)["qad.sample"].status).toBe("pass");
+    const browse = await doctor({
+      qad: qadClient(qadSim, { browse: { path: "api/qracore/browsez" } } as Partial<QadClientOptions>),
+      marketo,
+    });
+    expect(byId(browse)["qad.paths"].status).toBe("fail");
+    expect(byId(browse)["qad.paths"].detail).toContain(
+      "api/qracore/browsez (browse: not published in the instance's API description)",
+    );
+    expect(byId(browse)["qad.sample"].status).toBe("fail");
+    expect(byId(browse)["qad.sample"].code).toBe("unsafe_path");
+  });
+
   it("QXtend-only site: protocol auto falls back and the checks pass over QXtend", async () => {
     const { qadSim, mkSim } = await sims();
     const origin = new URL(qadSim.tenantUrl).origin;
