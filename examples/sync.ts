@@ -277,12 +277,14 @@ async function schedule(
   let pending = Promise.resolve();
   const handle = sync.schedule(cron, {
     runImmediately: true,
+    // Awaited by the schedule (ticks never overlap); kept in `pending` so a stop waits for the last summary.
     onRun: (out) => {
       pending = pending.then(async () => {
-        worst = Math.max(worst, await report(out as RunOutcome));
+        worst = Math.max(worst, await report(out));
         const next = handle.nextRun();
         if (next) print(`next run at ${next.toISOString()}`);
       });
+      return pending;
     },
   });
   print(`schedule: ${cron} (first run now); SIGINT or SIGTERM stops after the batch in flight`);
