@@ -8,7 +8,8 @@ import {
 } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { isCalendarDate, isValidInstant, minusSeconds } from "../src/polling/checkpoint.js";
+import { isValidInstant, minusSeconds } from "../src/polling/checkpoint.js";
+import { isCalendarDate } from "../src/records/calendar.js";
 
 let sim: QadSimulator | undefined;
 afterEach(async () => {

@@ -3,8 +3,6 @@ import type { EntityKind } from "../backend.js";
 import { QadConfigError } from "../errors.js";
 import { isCalendarDate } from "../records/calendar.js";
 
-export { isCalendarDate };
-
 /** A QAD last-modified instant: day plus seconds since midnight (server local time, compared as-is). */
 export interface QadInstant {
   /** YYYY-MM-DD. */
