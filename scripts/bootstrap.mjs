@@ -30,7 +30,9 @@ const task = process.argv[2];
 const extra = process.argv.slice(3);
 step(["install", "--frozen-lockfile"]);
 step(["run", "build"]);
-if (task === "demo") step(["run", "example:sync", ...extra]);
+// `--dir` rather than `--filter`: a filtered (recursive) run turns every failure into exit code 1, and the service's
+// exit codes (1 failed, 2 usage or settings error) are part of its interface.
+if (task === "demo") step(["--dir", "examples", "run", "sync", ...extra]);
 else if (task === "test") step(["exec", "vitest", "run", ...extra]);
 else {
   console.error(`unknown task ${task}: expected demo or test`);
