@@ -68,6 +68,25 @@ export type {
 export type { AccountContext, OpportunitySummary } from "./readback/account-context.js";
 export { emptyAccountContext, foldActivity, foldOpportunities } from "./readback/account-context.js";
 export type { ReadBackOptions, ReadBackPhase, ReadBackProgress, ReadBackResult } from "./readback/readback.js";
+export type {
+  ReasonGroup,
+  ReportData,
+  ReportOptions,
+  ReportRun,
+  ReportStore,
+  WrittenReport,
+} from "./report/index.js";
+export {
+  escapeHtml,
+  MAX_TEXT,
+  REPORT_CSP,
+  REPORT_KINDS,
+  REPORT_OUTCOMES,
+  renderReport,
+  renderReportHtml,
+  reportData,
+  writeReport,
+} from "./report/index.js";
 export type { Schedule, ScheduleOptions } from "./schedule.js";
 export type { SourceContact, SourceCustomer } from "./source/customer-schema.js";
 export { sourceContactSchema, sourceCustomerSchema } from "./source/customer-schema.js";
