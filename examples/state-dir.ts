@@ -14,8 +14,11 @@ export const DB_FILE = "sync.db";
 /** The simulators' snapshot file name inside the state folder (simulator mode). */
 export const SNAPSHOT_FILE = "simulators.json";
 
+/** The `report` command's page inside the state folder, unless `--out` says otherwise. */
+export const REPORT_FILE = "report.html";
+
 /** Files the example owns in a state folder; `--fresh` deletes these and nothing else. */
-const OWNED = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, SNAPSHOT_FILE];
+const OWNED = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, SNAPSHOT_FILE, REPORT_FILE];
 
 /** Where the state lives and whether to start over. */
 export interface StateSettings {

@@ -3,13 +3,14 @@
  *
  *   pnpm --filter @ml/examples run sync [command] [options]      (from the root: npm run demo -- [command] ...)
  *
- * Commands: run (default), schedule, replay, dry-run, doctor, audit; see {@link USAGE} and examples/README.md.
+ * Commands: run (default), schedule, replay, dry-run, doctor, audit, report; see {@link USAGE} and examples/README.md.
  * With no QAD or Marketo settings it starts both simulators on 127.0.0.1 (a realistic data set: sales context on
  * some accounts, a few bad QAD rows; `--crm` for a CRM-synced Marketo) on the embedded SQLite store in
  * `examples/.state`, so a second start continues with zero Marketo writes. With settings (environment variables or
  * `--config file.json`) it talks to the real systems.
  */
 import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { isMarketoError } from "@ml/marketo-client";
@@ -28,7 +29,9 @@ import {
   type RunOutcome,
   type RunSummary,
   type Sync,
+  type WrittenReport,
   writeAuditCsv,
+  writeReport,
 } from "@ml/qad-marketo-sync";
 import { type DoctorReport, doctor, formatDoctorReport } from "@ml/qad-marketo-sync/doctor";
 import { createSqliteStore } from "@ml/qad-marketo-sync/sqlite";
@@ -38,7 +41,7 @@ import { readConfigFile, readSettings, type Settings, SettingsError } from "./se
 import { errorLines, formatSummary, summaryDetails } from "./service/summary.js";
 import { openSystems, type StateReport, type Systems } from "./service/systems.js";
 import { SnapshotError } from "./sim-state.js";
-import { stateSettings } from "./state-dir.js";
+import { REPORT_FILE, type StateSettings, stateSettings } from "./state-dir.js";
 
 export { USAGE, UsageError } from "./service/cli.js";
 export { readSettings, SettingsError } from "./service/settings.js";
@@ -83,6 +86,8 @@ export interface MainResult {
   doctor?: DoctorReport;
   /** dry-run: the report. */
   dryRun?: DryRunReport;
+  /** report: the page written. */
+  report?: WrittenReport;
   /** audit: the rows shown. */
   audit?: AuditEntry[];
   /** Simulator inspection after the command (simulator mode only). */
@@ -137,7 +142,7 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
       print(USAGE);
       return result;
     }
-    if (cmd.fresh && (cmd.name === "audit" || cmd.name === "doctor")) {
+    if (cmd.fresh && (cmd.name === "audit" || cmd.name === "doctor" || cmd.name === "report")) {
       throw new UsageError(`${cmd.name}: --fresh would delete the state it reads\n\n${USAGE}`);
     }
     const settings = readSettings(env, cmd.config ? readConfigFile(cmd.config) : {});
@@ -153,6 +158,16 @@ export async function main(options: MainOptions = {}): Promise<MainResult> {
       settings.mode,
     );
     if (cmd.name === "audit") return await audit(cmd, settings, state.dbPath, print, result);
+    if (cmd.name === "report") {
+      return await reportPage(
+        cmd,
+        settings,
+        state,
+        print,
+        result,
+        settings.mode === "simulators" ? (options.timeScale ?? 0.01) : 1,
+      );
+    }
 
     sys = await openSystems(settings, state, {
       customers: options.customers,
@@ -363,6 +378,40 @@ async function dryRun(sync: Sync, print: (line: string) => void): Promise<DryRun
   if (report.droppedFields.length)
     print(`  not sent (this instance has no such field): ${report.droppedFields.join(", ")}`);
   return report;
+}
+
+/**
+ * `report`: writes the static HTML page of the recent runs (`writeReport`: outcomes per kind over time, calls against
+ * the rate-limit ceiling, top reasons, carried-forward and dead-lettered records, account contexts), from the store
+ * alone. `timeScale` scales the quota window the call ceiling is drawn from (the simulator's, in simulator mode).
+ */
+async function reportPage(
+  cmd: Command,
+  settings: Settings,
+  state: StateSettings,
+  print: (line: string) => void,
+  result: MainResult,
+  timeScale: number,
+): Promise<MainResult> {
+  if (!existsSync(state.dbPath)) {
+    throw Object.assign(new Error(`no saved state at ${state.dbPath}: run a sync first`), { code: "store" });
+  }
+  const tenant = settings.service.tenant ?? (settings.mode === "real" ? "default" : "demo");
+  const out = resolve(cmd.report?.out ?? join(state.dir, REPORT_FILE));
+  const store = createSqliteStore({ path: state.dbPath });
+  try {
+    const written = await writeReport(out, {
+      store,
+      tenant,
+      ...(cmd.report?.runs ? { runs: cmd.report.runs } : {}),
+      limits: { callsPerWindow: 100, windowMs: 20_000 * timeScale },
+    });
+    result.report = written;
+    print(`report: ${written.path} (${written.bytes} bytes): open it in a browser (a static page, it loads nothing)`);
+    return result;
+  } finally {
+    store.close();
+  }
 }
 
 /** `audit`: a record's history or a run's rows, from the store alone (no system is contacted). */

@@ -9,8 +9,8 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** The commands. `report` joins them when the sync package's HTML report renderer lands. */
-export const COMMANDS = ["run", "schedule", "replay", "dry-run", "doctor", "audit"] as const;
+/** The commands. */
+export const COMMANDS = ["run", "schedule", "replay", "dry-run", "doctor", "audit", "report"] as const;
 
 /** A command name. */
 export type CommandName = (typeof COMMANDS)[number];
@@ -30,6 +30,8 @@ commands:
   doctor              checks both systems (reachable, auth, paths, fields, quota, CRM sync); non-zero on a failure;
                         --customers N   QAD customers expected, for the call cost of a first sync
   audit               a record's history (--key K) or a run's rows (--run ID), with reasons; --csv prints CSV
+  report              writes the HTML report of the recent runs (one static page, no script, no network):
+                        --out FILE (default <state folder>/report.html)  --runs N (default 30)
 
 options (every command):
   --config FILE       settings from a JSON file keyed by the variable names (the environment wins)
@@ -61,6 +63,7 @@ const perCommand = {
   "dry-run": {},
   doctor: { customers: { type: "string" } },
   audit: { key: { type: "string" }, run: { type: "string" }, csv: { type: "boolean" } },
+  report: { out: { type: "string" }, runs: { type: "string" } },
 } as const;
 
 const KINDS = ["company", "namedAccount", "lead", "salesPerson"] as const;
@@ -85,6 +88,8 @@ export interface Command {
   };
   /** doctor: expected QAD customers (first-sync cost). */
   customers?: number | undefined;
+  /** report */
+  report?: { out?: string | undefined; runs?: number | undefined };
   /** audit */
   audit?: { key?: string | undefined; runId?: string | undefined; csv: boolean };
 }
@@ -101,11 +106,7 @@ export function parseCommand(argv: readonly string[]): Command {
   const first = args[0];
   if (first !== undefined && !first.startsWith("-")) {
     if (!(COMMANDS as readonly string[]).includes(first)) {
-      throw usage(
-        first === "report"
-          ? "unknown command 'report': the HTML report is not available in this release"
-          : `unknown command '${first}'`,
-      );
+      throw usage(`unknown command '${first}'`);
     }
     name = first as CommandName;
     args.shift();
@@ -150,6 +151,13 @@ export function parseCommand(argv: readonly string[]): Command {
     if (!Number.isInteger(n) || n < 1)
       throw usage(`doctor: --customers takes a positive whole number, not ${values.customers}`);
     cmd.customers = n;
+  }
+  if (name === "report") {
+    const runs = values.runs === undefined ? undefined : Number(values.runs);
+    if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
+      throw usage(`report: --runs takes a positive whole number, not ${values.runs}`);
+    }
+    cmd.report = { out: values.out as string | undefined, runs };
   }
   if (name === "audit") {
     const key = values.key as string | undefined;

@@ -30,12 +30,14 @@ describe("command line", () => {
     expect(parseCommand(["replay", "--carried", "dead"]).replay).toMatchObject({ outcomes: [], carried: ["dead"] });
     expect(parseCommand(["dry-run", "--config", "c.json"])).toMatchObject({ name: "dry-run", config: "c.json" });
     expect(parseCommand(["audit", "--run", "R1", "--csv"]).audit).toEqual({ runId: "R1", key: undefined, csv: true });
+    expect(parseCommand(["report", "--out", "r.html", "--runs", "5"]).report).toEqual({ out: "r.html", runs: 5 });
   });
 
   it("refuses unknown commands, unknown flags, flags of another command, stray arguments and bad values", () => {
     for (const argv of [
       ["sync-now"],
-      ["report"],
+      ["report", "--runs", "0"],
+      ["report", "--csv"],
       ["--frsh"],
       ["run", "--cron", "* * * * *"],
       ["run", "extra"],
@@ -46,7 +48,7 @@ describe("command line", () => {
     ]) {
       expect(() => parseCommand(argv), argv.join(" ")).toThrow(UsageError);
     }
-    expect(() => parseCommand(["report"])).toThrow(/the HTML report is not available in this release/);
+    expect(() => parseCommand(["report", "--runs", "x"])).toThrow(/--runs takes a positive whole number/);
     expect(() => parseCommand(["--frsh"])).toThrow(/usage: sync \[command\] \[options\]/);
   });
 

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { startMarketoSimulator } from "@ml/marketo-client/testing";
 import { startQadSimulator } from "@ml/qad-client/testing";
 import { afterEach, describe, expect, it } from "vitest";
@@ -196,5 +198,35 @@ describe("doctor", () => {
     expect(r.exitCode).toBe(1);
     expect(out).toMatch(/^FAIL {2}qad\.reach +/m);
     expect(out).toMatch(/^PASS {2}marketo\.auth +/m);
+  });
+});
+
+describe("report", () => {
+  it("writes the static HTML page of the recent runs from the store, and --fresh removes it with the state", async () => {
+    const dir = tempDir();
+    const run = await start([], { SYNC_STATE_DIR: dir }, { customers: 30 });
+    const runId = run.r.runs[0]!.runId;
+    const { r, out } = await start(["report"], { SYNC_STATE_DIR: dir });
+    expect(r.exitCode).toBe(0);
+    const file = join(dir, "report.html");
+    expect(r.report?.path).toBe(file);
+    expect(out).toContain(`report: ${file} (`);
+    const html = readFileSync(file, "utf8");
+    // Store values are HTML-escaped (':' included), so compare with the entities decoded.
+    const text = html.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(text).toContain(runId);
+    expect(text).toContain("invalid_source_row");
+    expect(html).not.toMatch(/<script/i);
+
+    const other = join(tempDir(), "page.html");
+    expect((await start(["report", "--out", other, "--runs", "1"], { SYNC_STATE_DIR: dir })).r.exitCode).toBe(0);
+    expect(existsSync(other)).toBe(true);
+
+    await start(["--fresh"], { SYNC_STATE_DIR: dir }, { customers: 30 });
+    expect(existsSync(file)).toBe(false);
+    const none = await start(["report"], { SYNC_STATE_DIR: join(tempDir(), "none") });
+    expect(none.r.exitCode).toBe(1);
+    expect(none.err).toMatch(/no saved state at .*: run a sync first/);
   });
 });
