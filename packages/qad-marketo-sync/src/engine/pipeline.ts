@@ -38,7 +38,15 @@ export interface PipelineResult {
   failure?: ErrorInfo | undefined;
 }
 
-const isAbort = (e: unknown) => typeof e === "object" && e !== null && (e as { name?: unknown }).name === "AbortError";
+/**
+ * An error a cancelled call ends with: the platform's `AbortError`, or a client's typed one (`QadAbortError`, code
+ * `aborted`; any `*AbortError`), so a graceful stop during a source read is a stop, not a source failure.
+ */
+export const isAbort = (e: unknown): boolean => {
+  if (typeof e !== "object" || e === null) return false;
+  const { name, code } = e as { name?: unknown; code?: unknown };
+  return (typeof name === "string" && /AbortError$/.test(name)) || code === "aborted" || code === "ABORT_ERR";
+};
 
 /**
  * The read-ahead pipeline of a sync run: a reader fills a queue of batches (up to `readAhead`) while up to

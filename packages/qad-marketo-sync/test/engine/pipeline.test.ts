@@ -82,3 +82,40 @@ describe("pipeline: ordered commits and the checkpoint", () => {
     expect(saved).toEqual([10, 20, 25]);
   });
 });
+
+describe("pipeline: a graceful stop during a source read", () => {
+  for (const [label, make] of [
+    [
+      "QadAbortError (code aborted)",
+      () => Object.assign(new Error("aborted"), { name: "QadAbortError", code: "aborted" }),
+    ],
+    ["DOMException AbortError", () => new DOMException("stop", "AbortError")],
+  ] as const) {
+    it(`a source that ends with ${label} after the stop is a stop, not a failure`, async () => {
+      const stop = new AbortController();
+      const read: SourceRead = {
+        checkpoint: () => 0,
+        async *[Symbol.asyncIterator](): AsyncIterator<SourceItem> {
+          yield { type: "record", record: 1 };
+          stop.abort(new DOMException("stop requested", "AbortError"));
+          throw make();
+        },
+      };
+      const result = await runPipeline(
+        read,
+        { batchSize: 10, batchConcurrency: 1, readAhead: 2, stop, logger: silent, runId: "r" },
+        {
+          async work(items, leads, batch) {
+            await leads.take([]);
+            return { batch, items: items.length };
+          },
+          async commit() {
+            return undefined;
+          },
+        },
+      );
+      expect(result.failure).toBeUndefined();
+      expect(result.completedSource).toBe(false);
+    });
+  }
+});
