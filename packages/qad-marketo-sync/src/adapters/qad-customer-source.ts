@@ -1,6 +1,8 @@
 import { type Customer, isQadInvalidRecord, type QadCheckpoint, type QadClient } from "@ml/qad-client";
 import { qadCustomerSourceOptionsSchema, validate } from "../engine/options.js";
+import { defaultExternalCompanyId } from "../mapping/defaults.js";
 import type { CustomerSource, JsonValue, SourceItem, SourceKey, SourceRead } from "../ports.js";
+import type { SourceCustomer } from "../source/customer-schema.js";
 
 /** Options of {@link qadCustomerSource}. */
 export interface QadCustomerSourceOptions {
@@ -13,25 +15,36 @@ export interface QadCustomerSourceOptions {
   /**
    * The audit key of an invalid row, from the row as read. Match it to the sync's `externalCompanyId` so a rejected
    * row and its later valid version share a key.
-   * @default `sharedSetCode.customerCode`
+   * @default the default mapping's key of the row's codes (`sharedSetCode.customerCode`, `.` and `%` escaped)
    */
   invalidKey?: (raw: unknown, qadKey: string | undefined) => string | undefined;
   /**
    * The key `keys()` lists for a customer (reconcile compares it with the synced keys). Match it to the sync's
    * `keyOf` / `mapping.externalCompanyId` when you change those.
-   * @default `sharedSetCode.customerCode` (the default mapping's key)
+   * @default the default mapping's key (`sharedSetCode.customerCode`, `.` and `%` escaped: `defaultExternalCompanyId`)
    */
   keyOf?: (customer: Customer) => string;
   /** Rows per QAD page of the `keys()` listing. @default 1000 */
   keysPageSize?: number;
 }
 
+/** The default mapping's key of a customer's two codes, given trimmed as the edge schema trims them (escaped: {@link defaultExternalCompanyId}). */
+const companyKeyOf = (sharedSetCode: string, customerCode: string): string =>
+  defaultExternalCompanyId({ sharedSetCode, customerCode } as SourceCustomer);
+
+/**
+ * The key of an invalid row: the key the default mapping gives the row's codes once valid (trimmed, as the edge
+ * schema trims them, and escaped), so a rejected row and its later valid version share one key even for codes
+ * holding `.` or `%`. Without codes in the row, QAD's own `sharedSetCode/customerCode` key, split at its first `/`.
+ */
 const defaultInvalidKey = (raw: unknown, qadKey: string | undefined): string | undefined => {
   const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
-  if (typeof r.sharedSetCode === "string" && typeof r.customerCode === "string" && r.customerCode !== "") {
-    return `${r.sharedSetCode}.${r.customerCode}`;
+  if (typeof r.sharedSetCode === "string" && typeof r.customerCode === "string" && r.customerCode.trim() !== "") {
+    return companyKeyOf(r.sharedSetCode.trim(), r.customerCode.trim());
   }
-  return qadKey?.replace("/", ".");
+  if (qadKey === undefined) return undefined;
+  const at = qadKey.indexOf("/");
+  return at < 0 ? qadKey : companyKeyOf(qadKey.slice(0, at).trim(), qadKey.slice(at + 1).trim());
 };
 
 /**
@@ -50,7 +63,7 @@ export function qadCustomerSource(
 ): CustomerSource {
   validate(qadCustomerSourceOptionsSchema, options, "qadCustomerSource", "options");
   const invalidKey = options.invalidKey ?? defaultInvalidKey;
-  const keyOf = options.keyOf ?? ((c: Customer) => `${c.sharedSetCode}.${c.customerCode}`);
+  const keyOf = options.keyOf ?? ((c: Customer) => companyKeyOf(c.sharedSetCode.trim(), c.customerCode.trim()));
   return {
     /**
      * Every customer QAD lists now, as keys with the `isActive` flag. The QAD client has no field selection, so the
