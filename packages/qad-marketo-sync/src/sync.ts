@@ -507,7 +507,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
           {
             async work(items, leads, batch) {
               const planning = await planBatch(items, planCtx, batch);
-              const executed = await executePlan(planning.plan, { ...execCtx, leads });
+              const executed = await executePlan(planning.plan, { ...execCtx, leads, planEntries: planning.entries });
               return { planning, executed };
             },
             async commit({ planning, executed }, batch, earned) {

@@ -2,6 +2,7 @@ import { type ErrorInfo, errorInfo } from "../errors.js";
 import type { GatewayRecordResult, MarketoGateway, MarketoPayload, Reason } from "../ports.js";
 import type { AuditEntry, Outcome, SyncedState } from "../store/audit-store.js";
 import type { CapabilityTracker } from "./capabilities.js";
+import { supersededLeadKey } from "./lead-emails.js";
 import type { LeadTicket } from "./lead-pool.js";
 import { MAX_BATCH, type Plan, type Planned } from "./plan.js";
 
@@ -34,6 +35,11 @@ export interface ExecuteContext {
    * write now (full calls of 300 pooled across batches). Without it the batch writes its own leads.
    */
   leads?: LeadTicket | undefined;
+  /**
+   * The batch's planning entries: its leads found unchanged are not written, but they take their email in the lead
+   * pool, so a pooled lead of another customer with that email is superseded (see {@link LeadTicket.take}).
+   */
+  planEntries?: readonly Pick<AuditEntry, "kind" | "key" | "sourceKey" | "outcome">[] | undefined;
 }
 
 const chunks = <T>(xs: T[], n: number): T[][] => {
@@ -258,7 +264,16 @@ export async function executePlan(plan: Plan, ctx: ExecuteContext): Promise<Exec
     const writeLeads = async (items: Planned[]) => {
       await write(items, undefined, (x) => gateway.syncLeads(payloads(x), { signal }));
     };
-    const leads = ctx.leads ? await ctx.leads.take(plan.lead) : plan.lead;
+    const leads = ctx.leads
+      ? await ctx.leads.take(
+          plan.lead,
+          ctx.planEntries?.filter((e) => e.kind === "lead" && e.outcome === "unchanged"),
+        )
+      : plan.lead;
+    // Pooled leads of earlier customers whose email a later customer's contact took: audited, never dropped.
+    for (const s of ctx.leads?.superseded() ?? []) {
+      out.entries.push(entry(s.lead, "rejected", { key: supersededLeadKey(s.lead), reasons: [s.reason] }));
+    }
     await writeLeads(await unlinkLeadsOfMissingCompanies(leads, companiesKnown));
   };
   const namedChain = async () => {

@@ -6,6 +6,7 @@ import type { FieldSpec, MarketoPayload, Reason, SourceItem } from "../ports.js"
 import type { AuditEntry, AuditStore, SyncedState, WritableKind } from "../store/audit-store.js";
 import { normName } from "../store/named-account-names.js";
 import { visibleText } from "../text/sanitise.js";
+import { duplicateEmailReason, supersededLeadKey } from "./lead-emails.js";
 import type { NameClaims, NameView } from "./name-claims.js";
 
 /** Marketo accepts at most this many records per write. @internal */
@@ -370,6 +371,23 @@ export async function planBatch<S>(items: SourceItem[], ctx: PlanContext<S>, bat
     sourceKey: string,
     fitted: { payload: MarketoPayload; notes: Reason[] },
   ) => {
+    // Two customers' contacts with one email: Marketo keeps one lead, so the later one is written and the earlier is
+    // rejected, never dropped silently (across batches: lead-pool.ts).
+    const before = candidates[kind].get(key);
+    if (kind === "lead" && before && before.sourceKey !== sourceKey) {
+      entries.push({
+        tenant: ctx.tenant,
+        runId: ctx.runId,
+        key: supersededLeadKey(before),
+        kind,
+        outcome: "rejected",
+        sourceKey: before.sourceKey,
+        reasons: [duplicateEmailReason(key, sourceKey, "read later in this batch")],
+        payload: before.payload,
+        hash: before.hash,
+        at,
+      });
+    }
     candidates[kind].delete(key);
     const p: Planned = { kind, key, sourceKey, payload: fitted.payload, hash: payloadHash(fitted.payload) };
     if (fitted.notes.length > 0) p.notes = fitted.notes;
