@@ -452,7 +452,8 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     underLease(runOptions.signal, async (held) => {
       const { runId, lease, stop, leaseLost } = held;
       const { book, caps, exec: execCtx, redriveDeps } = await beginRun(held, trigger, false);
-      let failure: ErrorInfo | undefined;
+      // A store that could not record the start of the run ends it failed, with nothing done (RunBook.start).
+      let failure: ErrorInfo | undefined = book.startFailure;
       let completedSource = false;
       let checkpointSaved = false;
       let contextsUpdated = 0;
@@ -470,24 +471,25 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       };
       // Carried rows are looked up per batch only when some may exist (the store had some, or this run put some).
       let carryActive = false;
-      try {
-        planCtx.filters = await filterCache.load();
-        await probe(caps);
-        const left = await store.countCarried(tenant);
-        carryActive = left.pending + left.dead > 0;
-        // Records carried forward by earlier runs go first, so an outage never leaves them behind.
-        if (left.pending > 0) {
-          const retried = await retryCarried({
-            ...redriveDeps,
-            capabilities: caps,
-            filters: planCtx.filters,
-            dropped: planCtx.dropped,
-          });
-          failure = retried.fatal;
+      if (!failure)
+        try {
+          planCtx.filters = await filterCache.load();
+          await probe(caps);
+          const left = await store.countCarried(tenant);
+          carryActive = left.pending + left.dead > 0;
+          // Records carried forward by earlier runs go first, so an outage never leaves them behind.
+          if (left.pending > 0) {
+            const retried = await retryCarried({
+              ...redriveDeps,
+              capabilities: caps,
+              filters: planCtx.filters,
+              dropped: planCtx.dropped,
+            });
+            failure = retried.fatal;
+          }
+        } catch (e) {
+          failure = errorInfo(e);
         }
-      } catch (e) {
-        failure = errorInfo(e);
-      }
 
       // Whatever the source (or the store) throws from here ends the run as failed with its reason: the run record is
       // finished and runOnce resolves.
@@ -608,15 +610,16 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       const { lease, stop } = held;
       // A manual replay asks Marketo afresh whether objects are writable (the operator may just have changed it).
       const { book, caps, redriveDeps } = await beginRun(held, "replay", true);
-      let failure: ErrorInfo | undefined;
-      try {
-        await probe(caps);
-        const candidates = await replayCandidates(store, tenant, selector);
-        const r = await redrive(candidates, { ...redriveDeps, replay: true });
-        failure = r.fatal;
-      } catch (e) {
-        failure = errorInfo(e);
-      }
+      let failure: ErrorInfo | undefined = book.startFailure;
+      if (!failure)
+        try {
+          await probe(caps);
+          const candidates = await replayCandidates(store, tenant, selector);
+          const r = await redrive(candidates, { ...redriveDeps, replay: true });
+          failure = r.fatal;
+        } catch (e) {
+          failure = errorInfo(e);
+        }
       const verdict = book.status(failure, !stop.signal.aborted);
       await capabilityCache.persist(lease);
       const summary = await book.finish(verdict.status, {

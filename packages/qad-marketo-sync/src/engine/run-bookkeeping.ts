@@ -90,18 +90,36 @@ export class RunBook {
     this.#callsBefore = deps.gateway.usage().callsMade;
   }
 
-  /** Records the start of a run in the store and emits `runStarted`. */
+  /**
+   * Set when the store refused to record the start of the run: the failure the run must end with (the store's
+   * error, its message saying that the run record could not be written). The run then does no work.
+   */
+  startFailure: ErrorInfo | undefined;
+
+  /**
+   * Records the start of a run in the store and emits `runStarted`. Never throws for the store: a failed `startRun`
+   * is kept as {@link RunBook.startFailure} (and logged), so the caller ends the run `failed` with that reason.
+   */
   static async start(deps: RunBook["deps"]): Promise<RunBook> {
     const startedAt = deps.now();
-    await deps.store.startRun({
-      tenant: deps.tenant,
-      runId: deps.runId,
-      trigger: deps.trigger,
-      status: "running",
-      startedAt,
-    });
+    let startFailure: ErrorInfo | undefined;
+    try {
+      await deps.store.startRun({
+        tenant: deps.tenant,
+        runId: deps.runId,
+        trigger: deps.trigger,
+        status: "running",
+        startedAt,
+      });
+    } catch (e) {
+      const info = errorInfo(e);
+      startFailure = { ...info, message: `the run record could not be written: ${info.message}` };
+      deps.logger.error({ runId: deps.runId, err: info }, "could not record the start of the run");
+    }
     deps.emitter.emit("runStarted", { runId: deps.runId, tenant: deps.tenant, trigger: deps.trigger });
-    return new RunBook(deps, startedAt);
+    const book = new RunBook(deps, startedAt);
+    book.startFailure = startFailure;
+    return book;
   }
 
   /** Counts a durably recorded batch of audit rows (and what its execution did). */
