@@ -68,7 +68,6 @@ const entry = (runId: string, key: string, patch: Partial<AuditEntry>): AuditEnt
 });
 
 const carried = (key: string, patch: Partial<CarriedRecord>): CarriedRecord => ({
-  tenant: undefined as never,
   kind: "company",
   key,
   sourceKey: key,
@@ -161,7 +160,7 @@ async function seeded() {
           reasons: [{ code: "1018", message: HOSTILE[7] as string }],
         }),
         carried("D1", { state: "dead", attempts: 8 }),
-      ].map(({ tenant: _t, ...c }) => c as CarriedRecord),
+      ],
     },
   });
   const rich = emptyAccountContext(HOSTILE[5] as string, T0);

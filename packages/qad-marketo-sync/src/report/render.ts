@@ -59,17 +59,25 @@ const fig = (
 const total = (run: ReportRun, kind: RecordKind) => REPORT_OUTCOMES.reduce((a, o) => a + run.outcomes[kind][o], 0);
 
 const W = 1200;
-const H = 200;
+const H = 150;
 const PAD = { left: 56, right: 12, top: 12, bottom: 28 };
+
+/** The smallest 1, 2 or 5 × 10^k at or above `n` (at least 1), so the axis ticks are round numbers. */
+function niceCeil(n: number): number {
+  if (n <= 1) return 1;
+  const p = 10 ** Math.floor(Math.log10(n));
+  for (const m of [1, 2, 5, 10]) if (m * p >= n) return m * p;
+  return 10 * p;
+}
 
 function axis(max: number): string {
   const plotH = H - PAD.top - PAD.bottom;
   const lines: string[] = [];
-  for (const f of [0, 0.5, 1]) {
+  for (const f of max >= 2 ? [0, 0.5, 1] : [0, 1]) {
     const y = PAD.top + plotH * (1 - f);
     lines.push(
       `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y}" y2="${y}" stroke="#ddd"/>`,
-      `<text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end" class="tick">${fmt(Math.round(max * f))}</text>`,
+      `<text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end" class="tick">${fmt(max * f)}</text>`,
     );
   }
   return lines.join("");
@@ -89,7 +97,7 @@ function xLabels(runs: ReportRun[], step: number, barW: number): string {
 function outcomeChart(kind: RecordKind, runs: ReportRun[]): string {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  const max = Math.max(1, ...runs.map((r) => total(r, kind)));
+  const max = niceCeil(Math.max(...runs.map((r) => total(r, kind))));
   const step = plotW / Math.max(1, runs.length);
   const barW = Math.max(2, Math.min(60, step * 0.7));
   const bars = runs.map((run, i) => {
@@ -118,7 +126,7 @@ function outcomeChart(kind: RecordKind, runs: ReportRun[]): string {
 function callsChart(runs: ReportRun[]): string {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  const max = Math.max(1, ...runs.map((r) => Math.max(r.marketoCalls, r.callCeiling)));
+  const max = niceCeil(Math.max(...runs.map((r) => Math.max(r.marketoCalls, r.callCeiling))));
   const step = plotW / Math.max(1, runs.length);
   const barW = Math.max(2, Math.min(60, step * 0.7));
   const bars = runs.map((run, i) => {
@@ -134,7 +142,7 @@ function callsChart(runs: ReportRun[]): string {
 const legend = () =>
   `<p class="legend">${REPORT_OUTCOMES.map((o) => `<span><i style="background:${COLORS[o]}"></i>${o}</span>`).join("")}</p>`;
 
-function runsTable(runs: ReportRun[]): string {
+function runsTable(runs: ReportRun[], windowS: number): string {
   const rows = runs
     .map((run, i) => ({ run, n: i + 1 }))
     .reverse()
@@ -142,10 +150,10 @@ function runsTable(runs: ReportRun[]): string {
       const r = { "data-run": run.runId };
       const sum = (o: Outcome) => REPORT_KINDS.reduce((a, k) => a + run.outcomes[k][o], 0);
       const pct = run.callCeiling === 0 ? 0 : Math.round((run.marketoCalls / run.callCeiling) * 100);
-      return `<tr${attrs({ "data-testid": "run", ...r, "data-status": run.status })}><td>#${n}</td><td>${e(when(run.startedAt))}</td><td class="mono">${e(run.runId)}</td><td>${e(run.trigger)}</td><td class="status ${e(run.status)}">${e(run.status)}${run.error ? `<br><small>${e(run.error.code)}: ${e(run.error.message)}</small>` : ""}${run.readOnly.length ? `<br><small>read-only: ${e(run.readOnly.join(", "))}</small>` : ""}</td>${fig("run-durationMs", run.durationMs, r, "td", e(duration(run.durationMs)))}${fig("run-sourceItems", run.sourceItems, r)}${REPORT_OUTCOMES.map((o) => fig(`run-${o}`, sum(o), r)).join("")}${fig("run-marketoCalls", run.marketoCalls, r)}${fig("run-marketoWriteCalls", run.marketoWriteCalls, r)}${fig("run-quotaWindows", run.quotaWindows, r)}${fig("run-callCeiling", run.callCeiling, r)}${fig("run-callPercent", pct, r, "td", `${fmt(pct)} %`)}${fig("run-quotaLeft", run.quotaLeft, r)}${fig("run-carriedPending", run.carried.pending, r)}${fig("run-carriedDead", run.carried.dead, r)}</tr>`;
+      return `<tr${attrs({ "data-testid": "run", ...r, "data-status": run.status })}><td>#${n}</td><td>${e(when(run.startedAt))}<br><small class="mono">${e(run.runId)}</small></td><td>${e(run.trigger)}</td><td class="status ${e(run.status)}">${e(run.status)}${run.error ? `<br><small>${e(run.error.code)}: ${e(run.error.message)}</small>` : ""}${run.readOnly.length ? `<br><small>read-only: ${e(run.readOnly.join(", "))}</small>` : ""}</td>${fig("run-durationMs", run.durationMs, r, "td", e(duration(run.durationMs)))}${fig("run-sourceItems", run.sourceItems, r)}${REPORT_OUTCOMES.map((o) => fig(`run-${o}`, sum(o), r)).join("")}${fig("run-marketoCalls", run.marketoCalls, r)}${fig("run-marketoWriteCalls", run.marketoWriteCalls, r)}${fig("run-quotaWindows", run.quotaWindows, r)}${fig("run-callCeiling", run.callCeiling, r)}${fig("run-callPercent", pct, r, "td", `${fmt(pct)} %`)}${fig("run-quotaLeft", run.quotaLeft, r)}${fig("run-carriedPending", run.carried.pending, r)}${fig("run-carriedDead", run.carried.dead, r)}</tr>`;
     })
     .join("");
-  return `<table data-testid="runs"><thead><tr><th>#</th><th>Started</th><th>Run</th><th>Trigger</th><th>Status</th><th>Duration</th><th>Source rows</th>${REPORT_OUTCOMES.map((o) => `<th>${o}</th>`).join("")}<th>Marketo calls</th><th>write calls</th><th>20 s windows</th><th>ceiling</th><th>of ceiling</th><th>quota left today</th><th>carried</th><th>dead</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<div class="scroll"><table data-testid="runs"><thead><tr><th>#</th><th>Started / run</th><th>Trigger</th><th>Status</th><th>Duration</th><th>Source rows</th>${REPORT_OUTCOMES.map((o) => `<th>${o}</th>`).join("")}<th>Marketo calls</th><th>write calls</th><th>${fmt(windowS)} s windows</th><th>ceiling</th><th>of ceiling</th><th>quota left today</th><th>carried</th><th>dead</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function reasonsTable(data: ReportData): string {
@@ -212,7 +220,7 @@ h1{font-size:22px;margin:8px 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bo
 h3{font-size:14px;margin:16px 0 6px}.meta,.note{color:#555}.empty{color:#777;font-style:italic}
 svg{width:100%;height:auto;display:block;background:#fafafa;border:1px solid #eee}.tick{font-size:11px;fill:#666}
 table{border-collapse:collapse;width:100%;font-size:12.5px;margin:6px 0}th,td{border:1px solid #e3e3e3;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td[data-figure]{text-align:right;font-variant-numeric:tabular-nums}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+th{background:#f3f3f3}.scroll{overflow-x:auto}table[data-testid="runs"]{font-size:12px}td[data-figure]{text-align:right;font-variant-numeric:tabular-nums}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;word-break:break-all}td small.mono{white-space:nowrap;word-break:normal}
 .legend span{margin-right:14px;white-space:nowrap}.legend i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px}
 .status.failed,.status.rejected{color:#c62828}.status.degraded,.status.skipped{color:#ef6c00}.status.completed{color:#2e7d32}
 .accounts{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:10px}.account{border:1px solid #e3e3e3;padding:8px 10px;border-radius:4px}
@@ -231,7 +239,7 @@ export function renderReportHtml(data: ReportData): string {
   const charts =
     runs.length === 0
       ? `<p class="empty" data-testid="runs-empty">No finished runs yet.</p>`
-      : `${legend()}${REPORT_KINDS.map((k) => `<h3>${e(KIND_TITLES[k])}</h3>${outcomeChart(k, runs)}`).join("")}`;
+      : `${legend()}${REPORT_KINDS.map((k) => `<h3>${e(KIND_TITLES[k])}${runs.some((r) => total(r, k) > 0) ? "" : ' <small class="empty">(none in these runs)</small>'}</h3>${outcomeChart(k, runs)}`).join("")}`;
   const last = runs.at(-1);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -245,7 +253,7 @@ export function renderReportHtml(data: ReportData): string {
 <section data-testid="calls-section"><h2>Marketo calls against the rate limit</h2>
 <p class="note">Marketo allows ${fmt(data.limits.callsPerWindow)} calls per ${fmt(windowS)} s window. The store keeps each run's call count, not per-window figures, so each bar is the run's calls and the dashed line its ceiling: ${fmt(data.limits.callsPerWindow)} × the ${fmt(windowS)} s windows the run spanned (⌈duration ÷ ${fmt(windowS)} s⌉). A bar under its line can still have had a busy window; the client's limiter keeps every window under the limit.</p>
 ${runs.length === 0 ? "" : callsChart(runs)}
-${runs.length === 0 ? "" : runsTable(runs)}</section>
+${runs.length === 0 ? "" : runsTable(runs, windowS)}</section>
 <section data-testid="reasons-section"><h2>Top reasons: rejected, skipped and failed records</h2>${reasonsTable(data)}</section>
 <section data-testid="carried-section"><h2>Carried-forward and dead-lettered records</h2>${carriedSection(data)}</section>
 <section data-testid="accounts-section"><h2>Account context samples</h2>${data.accounts.length === 0 ? `<p class="empty">No account context yet (the read-back fills it after a run).</p>` : `<div class="accounts">${data.accounts.map(accountCard).join("")}</div>`}</section>
