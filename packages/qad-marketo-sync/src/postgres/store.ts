@@ -29,6 +29,7 @@ import type {
   SyncedState,
   WritableKind,
 } from "../store/audit-store.js";
+import { checkCursor, checkLimit, checkPageSize } from "../store/paging.js";
 import { retentionBounds } from "../store/retention.js";
 import {
   auditFromRow,
@@ -87,7 +88,8 @@ export interface PostgresStoreOptions {
    */
   autoMigrate?: boolean | undefined;
   /**
-   * Rows per page of {@link AuditStore.listSynced} (keyset paging: memory stays flat however many rows there are).
+   * Rows per page of {@link AuditStore.listSynced} (keyset paging: memory stays flat however many rows there are): a
+   * whole number ≥ 1, anything else is refused with a `SyncConfigError`.
    * @default 1000
    */
   pageSize?: number | undefined;
@@ -137,6 +139,7 @@ function lastPerId<T>(items: readonly T[], id: (item: T) => string): T[] {
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const schema = checkSchemaName(options.schema ?? "public");
+  const pageSize = checkPageSize("createPostgresStore", options.pageSize, 1000);
   const ownsPool = options.pool === undefined;
   let pool: pg.Pool;
   if (options.pool) {
@@ -149,7 +152,6 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   }
   const clock = options.clock;
   const autoMigrate = options.autoMigrate ?? true;
-  const pageSize = Math.max(1, Math.floor(options.pageSize ?? 1000));
   const t = tables(schema);
   const NOW = nowSql("$1");
   let closed = false;
@@ -177,6 +179,15 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return await fn();
     } catch (e) {
       throw storeError(operation, e);
+    }
+  };
+  /** Checks an operation's input before any connection is used: a rejected promise when it is refused. */
+  const guard = (check: () => void): Promise<never> | undefined => {
+    try {
+      check();
+      return undefined;
+    } catch (e) {
+      return Promise.reject(e);
     }
   };
   const query = (text: string, values: unknown[] = [], client: pg.Pool | pg.PoolClient = pool) =>
@@ -336,6 +347,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         return r.rows[0] ? fromRun(r.rows[0]) : undefined;
       }),
     listRuns: (tenant, opts = {}) =>
+      guard(() => {
+        checkLimit("listRuns", opts.limit);
+      }) ??
       op("listRuns", async () => {
         const limit = opts.limit === undefined ? null : Math.max(0, Math.floor(opts.limit));
         const r = await query(`SELECT * FROM ${t.runs} WHERE tenant = $1 ORDER BY seq DESC LIMIT $2`, [tenant, limit]);
@@ -350,6 +364,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         }),
       ),
     queryAudit: (q) =>
+      guard(() => {
+        checkLimit("queryAudit", q.limit);
+      }) ??
       op("queryAudit", async () => {
         if (q.limit !== undefined && q.limit <= 0) return [];
         const s = auditQuery(t, q);
@@ -367,6 +384,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       }),
 
     listCarried: (q) =>
+      guard(() => {
+        checkLimit("listCarried", q.limit);
+        checkCursor("listCarried", q.after, ["kind", "key"]);
+      }) ??
       op("listCarried", async () => {
         if (q.limit !== undefined && q.limit <= 0) return [];
         const s = carriedQuery(t, q);
@@ -545,6 +566,10 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         return r.rows[0] ? sealedFromRow(r.rows[0]) : undefined;
       }),
     listSealed: (q = {}) =>
+      guard(() => {
+        checkLimit("listSealed", q.limit);
+        checkCursor("listSealed", q.after, ["tenant", "name"]);
+      }) ??
       op("listSealed", async () => {
         if (q.limit !== undefined && q.limit <= 0) return [];
         const s = sealedQuery(t, q);

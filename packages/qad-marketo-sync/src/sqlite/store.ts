@@ -25,6 +25,7 @@ import type {
   RetentionPolicy,
   SyncedState,
 } from "../store/audit-store.js";
+import { checkCursor, checkLimit, checkPageSize } from "../store/paging.js";
 import { retentionBounds } from "../store/retention.js";
 import {
   auditFromRow,
@@ -64,7 +65,11 @@ export interface SqliteStoreOptions {
    * @default "full"
    */
   synchronous?: "full" | "normal" | undefined;
-  /** Rows per page read by {@link AuditStore.listSynced}, which never holds more than one page. @default 1000 */
+  /**
+   * Rows per page read by {@link AuditStore.listSynced}, which never holds more than one page: a whole number ≥ 1,
+   * anything else is refused with a `SyncConfigError`.
+   * @default 1000
+   */
   pageSize?: number | undefined;
 }
 
@@ -114,7 +119,7 @@ const storeError = (op: string, e: unknown): Error => {
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const clock = options.clock ?? systemClock;
-  const pageSize = Math.max(1, Math.floor(options.pageSize ?? 1_000));
+  const pageSize = checkPageSize("createSqliteStore", options.pageSize, 1_000);
   const inMemory = options.path === ":memory:" || options.path === "";
   let db: Database.Database;
   try {
@@ -352,16 +357,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         return row ? fromRun(row) : undefined;
       }),
     listRuns: (tenant, opts = {}) =>
-      op("listRuns", () =>
-        all<Row>("SELECT * FROM runs WHERE tenant = @tenant ORDER BY id DESC LIMIT @limit", {
+      op("listRuns", () => {
+        checkLimit("listRuns", opts.limit);
+        return all<Row>("SELECT * FROM runs WHERE tenant = @tenant ORDER BY id DESC LIMIT @limit", {
           tenant,
           limit: opts.limit ?? -1,
-        }).map(fromRun),
-      ),
+        }).map(fromRun);
+      }),
 
     commitBatch: (batch) => op("commitBatch", () => commitBatch.immediate(batch)),
     queryAudit: (q: AuditQuery) =>
       op("queryAudit", (): AuditEntry[] => {
+        checkLimit("queryAudit", q.limit);
         const where = ["tenant = @tenant"];
         const params: Params = { tenant: q.tenant, limit: q.limit ?? -1 };
         if (q.runId !== undefined) {
@@ -393,6 +400,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     listCarried: (q: CarryQuery) =>
       op("listCarried", (): CarriedRecord[] => {
+        checkLimit("listCarried", q.limit);
+        checkCursor("listCarried", q.after, ["kind", "key"]);
         const where = ["tenant = @tenant"];
         const params: Params = { tenant: q.tenant, limit: q.limit ?? -1 };
         if (q.state !== undefined) {
@@ -539,6 +548,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }),
     listSealed: (q: SealedQuery = {}) =>
       op("listSealed", () => {
+        checkLimit("listSealed", q.limit);
+        checkCursor("listSealed", q.after, ["tenant", "name"]);
         const where = ["1 = 1"];
         const params: Params = { limit: q.limit ?? -1 };
         if (q.tenant !== undefined) {

@@ -146,7 +146,7 @@ export interface AuditQuery {
   outcomes?: Outcome[] | undefined;
   /** Only rows recorded at or after this time (ms since epoch). */
   since?: number | undefined;
-  /** At most this many rows (in recording order). */
+  /** At most this many rows (in recording order): a whole number ≥ 0; a store refuses anything else (`SyncConfigError`). */
   limit?: number | undefined;
 }
 
@@ -210,9 +210,9 @@ export interface CarryQuery {
   kinds?: WritableKind[] | undefined;
   /** Only these keys. */
   keys?: string[] | undefined;
-  /** Keyset cursor: only records after this one in (kind, key) order. */
+  /** Keyset cursor: only records after this one in (kind, key) order (both strings, else refused). */
   after?: RecordRef | undefined;
-  /** At most this many rows. */
+  /** At most this many rows: a whole number ≥ 0; a store refuses anything else (`SyncConfigError`). */
   limit?: number | undefined;
 }
 
@@ -248,7 +248,7 @@ export interface AuditStore {
   ): Promise<void>;
   /** One run, if known. */
   getRun(tenant: string, runId: string): Promise<RunRecord | undefined>;
-  /** Runs of a tenant pair, newest first. */
+  /** Runs of a tenant pair, newest first; `limit` as in {@link AuditQuery.limit}. */
   listRuns(tenant: string, options?: { limit?: number | undefined }): Promise<RunRecord[]>;
 
   /** Atomically upserts a batch of audit rows and synced state, and saves the checkpoint it earned. */

@@ -20,6 +20,7 @@ import type {
   WritableKind,
 } from "./audit-store.js";
 import { normName } from "./named-account-names.js";
+import { checkCursor, checkLimit } from "./paging.js";
 import { retentionBounds } from "./retention.js";
 import type { SealedQuery, SealedSecret, SecretStore } from "./secret-store.js";
 
@@ -169,6 +170,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   const listCarried = (q: CarryQuery): CarriedRecord[] => {
+    checkLimit("listCarried", q.limit);
+    checkCursor("listCarried", q.after, ["kind", "key"]);
     const causes = q.causes ? new Set(q.causes) : undefined;
     const kinds = q.kinds ? new Set(q.kinds) : undefined;
     const keys = q.keys ? new Set(q.keys) : undefined;
@@ -203,6 +206,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return run ? copy(run) : undefined;
     },
     async listRuns(tenant, opts = {}) {
+      checkLimit("listRuns", opts.limit);
       const runs = [...data(tenant).runs.values()].reverse();
       return copy(opts.limit === undefined ? runs : runs.slice(0, opts.limit));
     },
@@ -245,6 +249,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       for (const c of batch.carry?.put ?? []) d.carried.set(recordId(c.kind, c.key), copyCarried(c));
     },
     async queryAudit(q: AuditQuery) {
+      checkLimit("queryAudit", q.limit);
       const keys = q.keys ? new Set(q.keys) : undefined;
       const kinds = q.kinds ? new Set(q.kinds) : undefined;
       const outcomes = q.outcomes ? new Set(q.outcomes) : undefined;
@@ -359,6 +364,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return s ? { ...s } : undefined;
     },
     async listSealed(q: SealedQuery = {}) {
+      checkLimit("listSealed", q.limit);
+      checkCursor("listSealed", q.after, ["tenant", "name"]);
       const out: SealedSecret[] = [];
       for (const s of sealed.values()) {
         if (q.tenant !== undefined && s.tenant !== q.tenant) continue;

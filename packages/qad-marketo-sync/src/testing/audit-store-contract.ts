@@ -38,6 +38,8 @@ const refsOf = (rows: CarriedRecord[]): string[] => rows.map((r) => `${r.kind}:$
  *   always kept, as is every row of a carried record or of a `running` run; a row is deleted when it is older than
  *   `now - maxAgeMs` or ranks past `keepPerRecord`; a run is deleted when it is not running, it ended (or, never
  *   finished, started) before `now - maxAgeMs`, and no audit row of it remains; `keepPerRecord` alone deletes no run.
+ * - paging input is checked, never bent: a `limit` is a whole number ≥ 0 (0 answers nothing) and a keyset cursor
+ *   holds strings; anything else is a rejected promise with a `SyncConfigError` (code `config`), in every store alike.
  *
  * @param name - Shown in the suite title.
  * @param makeStore - A fresh, empty store per test.
@@ -456,6 +458,33 @@ export function runAuditStoreContract(name: string, makeStore: MakeAuditStore, t
       expect(paged).toEqual(all);
       expect(refsOf(await store.listCarried({ tenant: "t2" }))).toEqual(["company:z"]);
       expect(await store.listCarried({ tenant: "t3" })).toEqual([]);
+    });
+
+    it("refuses invalid paging input (limit, cursor) with a SyncConfigError, never bending it; limit 0 answers nothing", async () => {
+      const { store } = await setup();
+      await store.startRun(run({ runId: "r1" }));
+      await store.commitBatch({ tenant: "t1", entries: [entry()], synced: [], carry: { put: [carried()] } });
+      const refused = async (what: string, call: () => Promise<unknown>) => {
+        // A rejection (never a synchronous throw), typed: code `config`, not retryable.
+        const err = await call().then(
+          () => never(`${what} accepted invalid paging input`),
+          (e: unknown) => e,
+        );
+        expect(isSyncError(err) && [err.code, err.retryable, err.name]).toEqual(["config", false, "SyncConfigError"]);
+      };
+      for (const limit of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "2"] as unknown as number[]) {
+        await refused(`queryAudit limit ${String(limit)}`, () => store.queryAudit({ tenant: "t1", limit }));
+        await refused(`listCarried limit ${String(limit)}`, () => store.listCarried({ tenant: "t1", limit }));
+        await refused(`listRuns limit ${String(limit)}`, () => store.listRuns("t1", { limit }));
+      }
+      for (const after of [{ kind: "company" }, { kind: 1, key: "a" }, "company:a", null] as unknown as RecordRef[]) {
+        await refused("listCarried after", () => store.listCarried({ tenant: "t1", after }));
+      }
+      expect(await store.queryAudit({ tenant: "t1", limit: 0 })).toEqual([]);
+      expect(await store.listCarried({ tenant: "t1", limit: 0 })).toEqual([]);
+      expect(await store.listRuns("t1", { limit: 0 })).toEqual([]);
+      expect(await store.queryAudit({ tenant: "t1", limit: 1 })).toHaveLength(1);
+      expect(await store.listRuns("t1", { limit: 1 })).toHaveLength(1);
     });
 
     it("counts carried records per state", async () => {
