@@ -60,3 +60,43 @@ describe("LeadPool", () => {
     expect(t2.pendingFrom()).toBe(1);
   });
 });
+
+describe("LeadPool: one email, two customers", () => {
+  const of = (key: string, sourceKey: string, v = 1): Planned => ({ ...lead(key, v), sourceKey });
+
+  it("a pooled lead of another customer is superseded (reported, not silently replaced); the same customer's is not", async () => {
+    const pool = new LeadPool();
+    const t1 = pool.ticket(1, false);
+    await t1.take([of("a@x.example", "S1"), of("b@x.example", "S1")]);
+    expect(t1.superseded()).toEqual([]);
+    const t2 = pool.ticket(2, true);
+    const out = await t2.take([of("a@x.example", "S2"), of("b@x.example", "S1", 2)]);
+    expect(out.map((p) => [p.key, p.sourceKey])).toEqual([
+      ["a@x.example", "S2"],
+      ["b@x.example", "S1"],
+    ]);
+    expect(t2.superseded().map((s) => [s.lead.key, s.lead.sourceKey, s.reason.code])).toEqual([
+      ["a@x.example", "S1", "duplicate_email"],
+    ]);
+    expect(t2.superseded()[0]?.reason.message).toContain("customer S2 (batch 2)");
+  });
+
+  it("an unchanged lead takes its email: the earlier customer's pooled lead is superseded and not written", async () => {
+    const pool = new LeadPool();
+    await pool.ticket(1, false).take([of("a@x.example", "S1")]);
+    const t2 = pool.ticket(2, true);
+    expect(await t2.take([], [{ key: "a@x.example", sourceKey: "S2" }])).toEqual([]);
+    expect(t2.superseded().map((s) => s.lead.sourceKey)).toEqual(["S1"]);
+  });
+
+  it("a lead whose email another customer's lead took and was written earlier is written, with a note", async () => {
+    const pool = new LeadPool();
+    const first = await pool.ticket(1, false).take(leads(299, "f").concat([of("a@x.example", "S1")]));
+    expect(first).toHaveLength(300);
+    const t2 = pool.ticket(2, true);
+    const [written] = await t2.take([of("a@x.example", "S2")]);
+    expect(t2.superseded()).toEqual([]);
+    expect(written?.notes?.map((n) => n.code)).toEqual(["duplicate_email"]);
+    expect(written?.notes?.[0]?.message).toContain("customer S1 (batch 1)");
+  });
+});
