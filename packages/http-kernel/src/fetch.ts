@@ -46,7 +46,32 @@ export interface HardenedRequest {
    * connect-time network policy) to throw as is instead of the kernel's summary.
    */
   recognise?: ((error: unknown) => unknown) | undefined;
+  /**
+   * The timers the deadline (`timeoutMs`, `bodyIdleMs`) runs on. Inject fake ones (e.g. `FakeTime.timers` of
+   * `@ml/http-kernel/testing`) to move the deadline by hand in tests. @default {@link realTimers}
+   */
+  timers?: DeadlineTimers | undefined;
 }
+
+/** The timer functions the kernel's deadline is armed and cleared with. */
+export interface DeadlineTimers {
+  /** Calls `fn` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer `setTimeout` returned (a fired or cleared one is ignored). */
+  clearTimeout(handle: unknown): void;
+}
+
+/** The real timers: the global `setTimeout` (unref'd, so a pending deadline never keeps a process alive) and `clearTimeout`. */
+export const realTimers: DeadlineTimers = {
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
+  clearTimeout(handle) {
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
+};
 
 /** An answer whose body is bounded by the request's deadline and byte limit. */
 export interface HardenedResponse {
@@ -106,17 +131,17 @@ export async function hardenedFetch(req: HardenedRequest): Promise<HardenedRespo
   const maxEncoded = req.maxEncodedBytes ?? req.maxBodyBytes;
   const deadline = new AbortController();
   const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timers = req.timers ?? realTimers;
+  let timer: unknown;
   const arm = (ms: number, what: string) => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(
+    if (timer !== undefined) timers.clearTimeout(timer);
+    timer = timers.setTimeout(
       () => deadline.abort(new HttpKernelError("timeout", `${method} ${host}: ${what} ${ms} ms`, { host, limit: ms })),
       ms,
     );
-    timer.unref?.();
   };
   const finish = () => {
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) timers.clearTimeout(timer);
     timer = undefined;
   };
   /** What to throw for `e`: the caller's abort, the deadline, a kernel error, or a plain summary of a fetch failure. */

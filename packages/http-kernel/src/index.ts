@@ -5,7 +5,13 @@
  * @module
  */
 export { causeCodeOf, HttpKernelError, isKernelError, type KernelErrorKind, NOT_SENT_CODES } from "./errors.js";
-export { type HardenedRequest, type HardenedResponse, hardenedFetch } from "./fetch.js";
+export {
+  type DeadlineTimers,
+  type HardenedRequest,
+  type HardenedResponse,
+  hardenedFetch,
+  realTimers,
+} from "./fetch.js";
 export { REDACTION_RULES, Redactor, type RedactorOptions, redactUrl } from "./redact.js";
 export {
   type BackoffBounds,

@@ -13,6 +13,7 @@ import {
   startHostileServer,
   trickle,
 } from "../src/testing/hostile-server.js";
+import { FakeTime, flush } from "../src/testing/manual-clock.js";
 
 const TOKEN = "tok-kernel-5b1e9a";
 const MB = 1024 * 1024;
@@ -122,6 +123,68 @@ describe("one deadline over headers and body", () => {
     const reason = new Error("stop");
     setTimeout(() => ac.abort(reason), 50);
     await expect(res.text()).rejects.toBe(reason);
+  });
+});
+
+describe("the deadline on injected timers", () => {
+  /** Lets loopback I/O run until `done()` holds (bounded by turns of the event loop, never by wall-clock time). */
+  async function settle(done: () => boolean): Promise<void> {
+    for (let i = 0; i < 500 && !done(); i++) await flush();
+    expect(done()).toBe(true);
+  }
+
+  it("fires when the injected time reaches timeoutMs, not a moment before", async () => {
+    tenant.handle(silentAfterHeaders());
+    const time = new FakeTime();
+    const res = await hardenedFetch({
+      ...base,
+      timers: time.timers,
+      timeoutMs: 300,
+      url: `${tenant.origin}/f`,
+      method: "GET",
+    });
+    let outcome: unknown;
+    const reading = res.text().then(
+      () => "answered",
+      (e: unknown) => e,
+    );
+    void reading.then((o) => {
+      outcome = o;
+    });
+    expect(time.pending).toBe(1);
+    await time.advance(299);
+    await flush();
+    expect(outcome).toBeUndefined();
+    await time.advance(1);
+    await settle(() => outcome !== undefined);
+    expect(outcome).toMatchObject({ kind: "timeout", limit: 300 });
+    expect(time.pending).toBe(0);
+  });
+
+  it("streaming mode re-arms bodyIdleMs on the injected timers", async () => {
+    tenant.handle(silentAfterHeaders());
+    const time = new FakeTime();
+    const res = await hardenedFetch({
+      ...base,
+      timers: time.timers,
+      timeoutMs: 5_000,
+      bodyIdleMs: 200,
+      url: `${tenant.origin}/fs`,
+      method: "GET",
+    });
+    // The headers' deadline was cleared and the idle one armed in its place.
+    expect(time.pending).toBe(1);
+    const reading = res.text().catch((e: unknown) => e);
+    await time.advance(200);
+    expect(await reading).toMatchObject({ kind: "timeout", limit: 200 });
+  });
+
+  it("a complete answer clears its deadline", async () => {
+    tenant.handle(answer(200, '{"ok":true}'));
+    const time = new FakeTime();
+    const res = await hardenedFetch({ ...base, timers: time.timers, url: `${tenant.origin}/ok`, method: "GET" });
+    expect(await res.text()).toBe('{"ok":true}');
+    expect(time.pending).toBe(0);
   });
 });
 

@@ -77,6 +77,21 @@ export class FakeTime {
     });
   };
 
+  /**
+   * Injected timers on this fake time (e.g. `hardenedFetch`'s `timers`, for its deadline): a callback runs once
+   * `advance` passes `now + ms`, unless cleared first. Counted in `pending`, not recorded in `sleeps`.
+   */
+  readonly timers = {
+    setTimeout: (fn: () => void, ms: number): unknown => {
+      const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, resolve: fn, reject: () => {} };
+      this.#timers.push(timer);
+      return timer;
+    },
+    clearTimeout: (handle: unknown): void => {
+      this.#timers = this.#timers.filter((t) => t !== handle);
+    },
+  };
+
   /** The current time, ms since epoch. */
   now(): number {
     return this.#now;
