@@ -164,6 +164,7 @@ export class QadClient {
         sleep: this.#deps.sleep,
         random: this.#deps.random,
         logger: this.#deps.logger,
+        timers: this.#deps.timers,
       });
     }
     const ctx = {

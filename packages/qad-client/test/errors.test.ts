@@ -1,4 +1,4 @@
-import { collect } from "@ml/http-kernel/testing";
+import { collect, FakeTime, flush } from "@ml/http-kernel/testing";
 import {
   isQadError,
   QadClient,
@@ -270,7 +270,7 @@ describe("transport failures over the simulator", () => {
   it("a slow answer past timeoutMs is a retryable QadHttpError; retried, it succeeds", async () => {
     const sim = await startQadSimulator({ customers: 5 });
     try {
-      // A token obtained up front, so only the slow call is subject to the short timeout (the machine may be busy).
+      // A token obtained up front, so the only deadline armed on the fake timers is the slow call's.
       const res = await fetch(`${sim.tenantUrl}/oauth/token`, {
         method: "POST",
         body: new URLSearchParams({
@@ -283,17 +283,49 @@ describe("transport failures over the simulator", () => {
       const { access_token } = (await res.json()) as { access_token: string };
       const auth = { kind: "provider" as const, getToken: async () => access_token };
       const { apiDescription: _d, ...opts } = sim.clientOptions;
-      const base = { ...opts, auth, allowedPaths: ["api/qracore/securityControl"], timeoutMs: 300 };
+      // The deadline runs on fake timers: it fires exactly when the test moves time past timeoutMs, however busy the
+      // machine, and never on its own.
+      const time = new FakeTime();
+      const base = {
+        ...opts,
+        auth,
+        allowedPaths: ["api/qracore/securityControl"],
+        timeoutMs: 300,
+        timers: time.timers,
+      };
       sim.faults.inject({ kind: "slow", delayMs: 1500, path: "securityControl", times: 3 });
+      /** Lets loopback I/O run until the simulator holds slow answer number `n` and one deadline is armed. */
+      const holding = async (n: number) => {
+        const ready = () => sim.faults.served.slow === n && time.pending === 1;
+        for (let i = 0; i < 500 && !ready(); i++) await flush();
+        expect({ slow: sim.faults.served.slow, deadlines: time.pending }).toEqual({ slow: n, deadlines: 1 });
+      };
       const strict = new QadClient({ ...base, retry: { maxRetries: 0 } });
-      const err = await strict.get("api/qracore/securityControl").catch((e: unknown) => e);
+      let settled = false;
+      const first = strict.get("api/qracore/securityControl").then(
+        (v) => v,
+        (e: unknown) => e,
+      );
+      void first.finally(() => {
+        settled = true;
+      });
+      await holding(1);
+      await time.advance(299);
+      await flush();
+      expect(settled).toBe(false);
+      await time.advance(1);
+      const err = await first;
       expect(err).toBeInstanceOf(QadHttpError);
       expect(err).toMatchObject({ retryable: true });
       expect((err as Error).message).toMatch(/timed out/);
       const patient = new QadClient({ ...base, retry: { maxRetries: 3 }, sleep: async () => {} });
-      await expect(patient.get("api/qracore/securityControl")).resolves.toMatchObject({
-        clientId: sim.credentials.clientId,
-      });
+      const second = patient.get("api/qracore/securityControl");
+      await holding(2);
+      await time.advance(300);
+      await holding(3);
+      await time.advance(300);
+      // The third attempt meets no fault and answers; its deadline never fires, as fake time no longer moves.
+      await expect(second).resolves.toMatchObject({ clientId: sim.credentials.clientId });
       expect(sim.faults.served.slow).toBe(3);
     } finally {
       await sim.close();

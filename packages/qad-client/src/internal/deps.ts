@@ -1,5 +1,6 @@
 import {
   type Clock,
+  type DeadlineTimers,
   type FetchLike,
   type Logger,
   realSleep,
@@ -9,7 +10,7 @@ import {
   systemClock,
 } from "@ml/http-kernel";
 
-export type { Clock, FetchLike, Logger, Sleep } from "@ml/http-kernel";
+export type { Clock, DeadlineTimers, FetchLike, Logger, Sleep } from "@ml/http-kernel";
 export { realSleep, silentLogger };
 
 /** Injectable runtime dependencies, all optional with real defaults. */
@@ -24,6 +25,12 @@ export interface RuntimeDeps {
   random?: () => number;
   /** Logger. @default a logger that drops everything */
   logger?: Logger;
+  /**
+   * Timers of the per-request deadline (`timeoutMs`). Tests inject fake ones (`FakeTime.timers` of the kernel's
+   * testing helpers) to move the deadline by hand; kept apart from `sleep`, which tests often make instant.
+   * @default the global setTimeout / clearTimeout
+   */
+  timers?: DeadlineTimers;
 }
 
 /** {@link RuntimeDeps} with every member present. @internal */
@@ -33,6 +40,7 @@ export interface ResolvedDeps {
   sleep: Sleep;
   random: () => number;
   logger: Logger;
+  timers: DeadlineTimers | undefined;
 }
 
 /** Fills in the defaults of {@link RuntimeDeps}. @internal */
@@ -43,5 +51,6 @@ export function resolveDeps(deps: RuntimeDeps): ResolvedDeps {
     sleep: deps.sleep ?? realSleep,
     random: deps.random ?? Math.random,
     logger: deps.logger ?? silentLogger,
+    timers: deps.timers,
   };
 }

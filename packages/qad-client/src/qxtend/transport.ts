@@ -12,7 +12,7 @@ import {
   QadResponseTooLargeError,
   QadTimeoutError,
 } from "../errors.js";
-import { type FetchLike, type Logger, silentLogger } from "../internal/deps.js";
+import { type DeadlineTimers, type FetchLike, type Logger, silentLogger } from "../internal/deps.js";
 import { type ResolvedRetry, withRetry } from "../internal/retry.js";
 import { uuidFrom } from "../internal/uuid.js";
 import { findTenantRefusal } from "../network/tenant-policy.js";
@@ -34,6 +34,8 @@ export interface QxtendDeps {
   random(): number;
   /** Pino-compatible logger. */
   logger?: QxtendLogger | undefined;
+  /** Timers of the per-request deadline. @default the global ones */
+  timers?: DeadlineTimers | undefined;
 }
 
 /** What the transport needs from the settings. @internal */
@@ -128,6 +130,7 @@ export async function runQuery(
             recognise: findTenantRefusal,
             timeoutMs: settings.timeoutMs,
             maxBodyBytes: settings.maxResponseBytes ?? 16 * 1024 * 1024,
+            timers: deps.timers,
           });
           body = await res.text();
         } catch (cause) {

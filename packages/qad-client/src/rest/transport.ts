@@ -176,6 +176,7 @@ export class Transport {
         recognise: findTenantRefusal,
         timeoutMs: this.opts.timeoutMs,
         maxBodyBytes: this.opts.maxResponseBytes,
+        timers: this.opts.deps.timers,
       });
       text = await res.text();
     } catch (e) {

@@ -1,4 +1,4 @@
-import { failure } from "@ml/http-kernel/testing";
+import { FakeTime, failure, flush } from "@ml/http-kernel/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   isQadError,
@@ -265,14 +265,24 @@ describe("QXtend failures become typed errors", () => {
 
   it("a server that never answers times out per request, is retried, and ends as a retryable QadHttpError", async () => {
     const { createServer } = await import("node:http");
+    let received = 0;
     const hang = createServer(() => {
-      // never respond
+      received++; // never respond
     });
     await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
     const port = (hang.address() as { port: number }).port;
     try {
-      const deps = testDeps();
-      const e = await failure(
+      // The per-request deadline runs on fake timers: it fires when the test moves time, never on its own.
+      const time = new FakeTime();
+      const deps = { ...testDeps(), timers: time.timers };
+      /** Lets loopback I/O run until the server holds request number `n` and one deadline is armed. */
+      const holding = async (n: number) => {
+        const ready = () => received === n && time.pending === 1;
+        for (let i = 0; i < 500 && !ready(); i++) await flush();
+        expect({ received, deadlines: time.pending }).toEqual({ received: n, deadlines: 1 });
+      };
+      let settled = false;
+      const read = failure(
         readAll(
           createQxtendBackend(
             clientOptions(`http://127.0.0.1:${port}/qxi/services/QdocWebService`, {
@@ -282,13 +292,22 @@ describe("QXtend failures become typed errors", () => {
             deps,
           ),
         ),
-      );
+      ).finally(() => {
+        settled = true;
+      });
+      await holding(1);
+      await time.advance(49);
+      await flush();
+      expect(settled).toBe(false);
+      await time.advance(1);
+      await holding(2);
+      await time.advance(50);
+      const e = await read;
       expect(e).toBeInstanceOf(QadHttpError);
       expect((e as Error).message).toMatch(/timed out/);
       expect((e as QadHttpError).retryable).toBe(true);
-      // Attempts are counted where they leave the client: the server shares this process's event loop, and under
-      // load the 50 ms timeout can fire before it has parsed a request, so a server-side count would be flaky.
       expect(deps.fetchCalls).toHaveLength(2);
+      expect(received).toBe(2);
     } finally {
       hang.closeAllConnections();
       await new Promise<void>((r) => hang.close(() => r()));
