@@ -15,6 +15,7 @@ import {
   visibleText,
   writeReport,
 } from "../src/index.js";
+import { formatDuration } from "../src/report/render.js";
 import { emptyOutcomes } from "../src/summary.js";
 import { attr, Page, text } from "./report/dom.js";
 
@@ -266,6 +267,35 @@ describe("report page (unit)", () => {
     expect(escapeHtml("x".repeat(500), 10)).toBe(`${"x".repeat(9)}…`);
     expect(escapeHtml("😀".repeat(20), 5)).toBe(`${"😀".repeat(4)}…`);
     expect(escapeHtml(undefined)).toBe("");
+  });
+
+  it("formatDuration: ms under a second, seconds with one decimal, then minutes and hours", () => {
+    expect(formatDuration(0)).toBe("0 ms");
+    expect(formatDuration(200)).toBe("200 ms");
+    expect(formatDuration(999.4)).toBe("999 ms");
+    expect(formatDuration(999.7)).toBe("1.0 s");
+    expect(formatDuration(1_500)).toBe("1.5 s");
+    expect(formatDuration(20_000)).toBe("20.0 s");
+    expect(formatDuration(59_960)).toBe("1 min 0 s");
+    expect(formatDuration(185_000)).toBe("3 min 5 s");
+    expect(formatDuration(7_800_000)).toBe("2 h 10 min");
+  });
+
+  it("names a quota window under a second in ms (the demo simulator's 200 ms), never as 0 s", async () => {
+    const { store } = await seeded();
+    const fast = new Page(
+      await renderReport({ store, tenant, now: T0, limits: { callsPerWindow: 100, windowMs: 200 } }),
+    );
+    const note = text(fast.find("limits-note")[0] as never);
+    expect(note).toContain("100 calls per 200 ms window");
+    expect(note).toContain("⌈duration ÷ 200 ms⌉");
+    expect(note).not.toMatch(/\b0 s\b/);
+    const header = fast.all.filter((el) => el.tagName === "th").map((el) => text(el));
+    expect(header).toContain("200 ms windows");
+    // 45 s over 200 ms windows: 225 of them.
+    expect(fast.figure("run-quotaWindows", { "data-run": "r1" })).toBe(225);
+    const real = new Page(await renderReport({ store, tenant, now: T0 }));
+    expect(text(real.find("limits-note")[0] as never)).toContain("100 calls per 20.0 s window");
   });
 
   it("an empty store renders a page saying so", async () => {

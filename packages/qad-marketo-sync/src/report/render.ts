@@ -34,12 +34,18 @@ const KIND_TITLES: Record<RecordKind, string> = {
 const NF = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const fmt = (n: number) => NF.format(n);
 const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
-function duration(ms: number): string {
-  if (ms < 1000) return `${fmt(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+/**
+ * A duration as people read it: whole milliseconds under a second (`200 ms`), seconds with one decimal under a
+ * minute (`1.5 s`, `20.0 s`), then `3 min 5 s` and `2 h 10 min`. Rounded before the unit is chosen, so 999.7 ms is
+ * `1.0 s`, never `1,000 ms`.
+ */
+export function formatDuration(ms: number): string {
+  if (Math.round(ms) < 1000) return `${fmt(Math.round(ms))} ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m} min ${seconds - m * 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 /** An attribute list from pairs; every value escaped. */
 const attrs = (a: Record<string, string | number | undefined>) =>
@@ -142,7 +148,7 @@ function callsChart(runs: ReportRun[]): string {
 const legend = () =>
   `<p class="legend">${REPORT_OUTCOMES.map((o) => `<span><i style="background:${COLORS[o]}"></i>${o}</span>`).join("")}</p>`;
 
-function runsTable(runs: ReportRun[], windowS: number): string {
+function runsTable(runs: ReportRun[], windowMs: number): string {
   const rows = runs
     .map((run, i) => ({ run, n: i + 1 }))
     .reverse()
@@ -150,10 +156,10 @@ function runsTable(runs: ReportRun[], windowS: number): string {
       const r = { "data-run": run.runId };
       const sum = (o: Outcome) => REPORT_KINDS.reduce((a, k) => a + run.outcomes[k][o], 0);
       const pct = run.callCeiling === 0 ? 0 : Math.round((run.marketoCalls / run.callCeiling) * 100);
-      return `<tr${attrs({ "data-testid": "run", ...r, "data-status": run.status })}><td>#${n}</td><td>${e(when(run.startedAt))}<br><small class="mono">${e(run.runId)}</small></td><td>${e(run.trigger)}</td><td class="status ${e(run.status)}">${e(run.status)}${run.error ? `<br><small>${e(run.error.code)}: ${e(run.error.message)}</small>` : ""}${run.readOnly.length ? `<br><small>read-only: ${e(run.readOnly.join(", "))}</small>` : ""}</td>${fig("run-durationMs", run.durationMs, r, "td", e(duration(run.durationMs)))}${fig("run-sourceItems", run.sourceItems, r)}${REPORT_OUTCOMES.map((o) => fig(`run-${o}`, sum(o), r)).join("")}${fig("run-marketoCalls", run.marketoCalls, r)}${fig("run-marketoWriteCalls", run.marketoWriteCalls, r)}${fig("run-quotaWindows", run.quotaWindows, r)}${fig("run-callCeiling", run.callCeiling, r)}${fig("run-callPercent", pct, r, "td", `${fmt(pct)} %`)}${fig("run-quotaLeft", run.quotaLeft, r)}${fig("run-carriedPending", run.carried.pending, r)}${fig("run-carriedDead", run.carried.dead, r)}</tr>`;
+      return `<tr${attrs({ "data-testid": "run", ...r, "data-status": run.status })}><td>#${n}</td><td>${e(when(run.startedAt))}<br><small class="mono">${e(run.runId)}</small></td><td>${e(run.trigger)}</td><td class="status ${e(run.status)}">${e(run.status)}${run.error ? `<br><small>${e(run.error.code)}: ${e(run.error.message)}</small>` : ""}${run.readOnly.length ? `<br><small>read-only: ${e(run.readOnly.join(", "))}</small>` : ""}</td>${fig("run-durationMs", run.durationMs, r, "td", e(formatDuration(run.durationMs)))}${fig("run-sourceItems", run.sourceItems, r)}${REPORT_OUTCOMES.map((o) => fig(`run-${o}`, sum(o), r)).join("")}${fig("run-marketoCalls", run.marketoCalls, r)}${fig("run-marketoWriteCalls", run.marketoWriteCalls, r)}${fig("run-quotaWindows", run.quotaWindows, r)}${fig("run-callCeiling", run.callCeiling, r)}${fig("run-callPercent", pct, r, "td", `${fmt(pct)} %`)}${fig("run-quotaLeft", run.quotaLeft, r)}${fig("run-carriedPending", run.carried.pending, r)}${fig("run-carriedDead", run.carried.dead, r)}</tr>`;
     })
     .join("");
-  return `<div class="scroll"><table data-testid="runs"><thead><tr><th>#</th><th>Started / run</th><th>Trigger</th><th>Status</th><th>Duration</th><th>Source rows</th>${REPORT_OUTCOMES.map((o) => `<th>${o}</th>`).join("")}<th>Marketo calls</th><th>write calls</th><th>${fmt(windowS)} s windows</th><th>ceiling</th><th>of ceiling</th><th>quota left today</th><th>carried</th><th>dead</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return `<div class="scroll"><table data-testid="runs"><thead><tr><th>#</th><th>Started / run</th><th>Trigger</th><th>Status</th><th>Duration</th><th>Source rows</th>${REPORT_OUTCOMES.map((o) => `<th>${o}</th>`).join("")}<th>Marketo calls</th><th>write calls</th><th>${e(formatDuration(windowMs))} windows</th><th>ceiling</th><th>of ceiling</th><th>quota left today</th><th>carried</th><th>dead</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function reasonsTable(data: ReportData): string {
@@ -235,7 +241,7 @@ th{background:#f3f3f3}.scroll{overflow-x:auto}table[data-testid="runs"]{font-siz
  */
 export function renderReportHtml(data: ReportData): string {
   const { runs } = data;
-  const windowS = data.limits.windowMs / 1000;
+  const windowText = formatDuration(data.limits.windowMs);
   const charts =
     runs.length === 0
       ? `<p class="empty" data-testid="runs-empty">No finished runs yet.</p>`
@@ -251,9 +257,9 @@ export function renderReportHtml(data: ReportData): string {
 <p class="meta">Tenant <b class="mono">${e(data.tenant)}</b> · generated ${e(when(data.generatedAt))} · ${fig("run-count", runs.length, {}, "span")} finished runs shown${data.unfinished ? ` (${fmt(data.unfinished)} unfinished not charted)` : ""}${last ? ` · latest: <span class="status ${e(last.status)}">${e(last.status)}</span> at ${e(when(last.startedAt))}` : ""}</p>
 <section data-testid="outcomes-section"><h2>Outcomes per kind, per run</h2><p class="note">Runs oldest (#1) to newest; each bar stacks the records of one kind by outcome.</p>${charts}</section>
 <section data-testid="calls-section"><h2>Marketo calls against the rate limit</h2>
-<p class="note">Marketo allows ${fmt(data.limits.callsPerWindow)} calls per ${fmt(windowS)} s window. The store keeps each run's call count, not per-window figures, so each bar is the run's calls and the dashed line its ceiling: ${fmt(data.limits.callsPerWindow)} × the ${fmt(windowS)} s windows the run spanned (⌈duration ÷ ${fmt(windowS)} s⌉). A bar under its line can still have had a busy window; the client's limiter keeps every window under the limit.</p>
+<p class="note" data-testid="limits-note">Marketo allows ${fmt(data.limits.callsPerWindow)} calls per ${e(windowText)} window. The store keeps each run's call count, not per-window figures, so each bar is the run's calls and the dashed line its ceiling: ${fmt(data.limits.callsPerWindow)} × the ${e(windowText)} windows the run spanned (⌈duration ÷ ${e(windowText)}⌉). A bar under its line can still have had a busy window; the client's limiter keeps every window under the limit.</p>
 ${runs.length === 0 ? "" : callsChart(runs)}
-${runs.length === 0 ? "" : runsTable(runs, windowS)}</section>
+${runs.length === 0 ? "" : runsTable(runs, data.limits.windowMs)}</section>
 <section data-testid="reasons-section"><h2>Top reasons: rejected, skipped and failed records</h2>${reasonsTable(data)}</section>
 <section data-testid="carried-section"><h2>Carried-forward and dead-lettered records</h2>${carriedSection(data)}</section>
 <section data-testid="accounts-section"><h2>Account context samples</h2>${data.accounts.length === 0 ? `<p class="empty">No account context yet (the read-back fills it after a run).</p>` : `<div class="accounts">${data.accounts.map(accountCard).join("")}</div>`}</section>
