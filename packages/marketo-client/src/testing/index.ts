@@ -18,6 +18,9 @@ export type {
   MarketoSimulatorOptions,
   SimActivitySeed,
   SimCallRecord,
+  SimCustomFieldObject,
+  SimFieldSpec,
+  SimFieldType,
   SimInspection,
   SimObjectData,
 } from "./simulator.js";

@@ -18,10 +18,26 @@ import {
 import type { SimActivity, SimContext, SimRequest, SimResponse } from "./context.js";
 import { type FaultSpec, FaultTable, type InjectedFault } from "./faults.js";
 import { ActivityLog, type StoredActivity } from "./internal/activity-log.js";
-import { ObjectStore } from "./internal/object-store.js";
+import { ObjectStore, type SimField } from "./internal/object-store.js";
 import { envelopeError, handleRest, type RestState } from "./internal/rest-api.js";
 import { seededRandom } from "./internal/rng.js";
 import { objectSpecs } from "./internal/schemas.js";
+
+/** Data types a simulated field can have (as describe reports them). */
+export type SimFieldType = SimField["dataType"];
+
+/** A custom field of the simulated instance, as a Marketo admin creates it under Field Management. */
+export interface SimFieldSpec {
+  /** API name, e.g. `qadCreditTerms`. */
+  name: string;
+  /** Data type: values written are checked against it as for standard fields. @default "string" */
+  dataType?: SimFieldType;
+  /** Longest value accepted (string types). @default 255 for `"string"`, none otherwise */
+  length?: number;
+}
+
+/** The simulated objects that can be given custom fields. */
+export type SimCustomFieldObject = "companies" | "namedAccounts" | "leads" | "opportunities" | "salesPersons";
 
 /** Options of {@link startMarketoSimulator}. */
 export interface MarketoSimulatorOptions {
@@ -83,6 +99,14 @@ export interface MarketoSimulatorOptions {
    * @default false
    */
   strictFields?: boolean;
+  /**
+   * Custom fields the simulated instance has, per object, beside the standard ones: describe answers list them
+   * (updateable, as custom fields of a fresh instance are) and writes accept them. Fields in neither are still
+   * refused with 1006 under `strictFields` (and added on first write without it).
+   * @example
+   * startMarketoSimulator({ customFields: { companies: [{ name: "qadCreditTerms" }, { name: "qadActive", dataType: "boolean" }] } })
+   */
+  customFields?: Partial<Record<SimCustomFieldObject, SimFieldSpec[]>>;
   /** API credentials the identity endpoint accepts. @default generated */
   clientId?: string;
   /** @default generated */
@@ -304,6 +328,24 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
   const now = () => realStart + (realNow() - realStart) / timeScale;
 
   const specs = objectSpecs();
+  for (const [object, extra] of Object.entries(options.customFields ?? {}) as [
+    SimCustomFieldObject,
+    SimFieldSpec[],
+  ][]) {
+    const spec = specs[object];
+    if (!spec) throw new RangeError(`customFields: unknown object ${JSON.stringify(object)}`);
+    for (const f of extra ?? []) {
+      if (typeof f?.name !== "string" || !/^[A-Za-z][A-Za-z0-9_]*$/.test(f.name)) {
+        throw new RangeError(`customFields.${object}: a field needs an API name (letters, digits, _)`);
+      }
+      if (spec.idField === f.name || spec.fields.some((g) => g.name === f.name)) {
+        throw new RangeError(`customFields.${object}: ${f.name} is already a field of ${spec.displayName}`);
+      }
+      const dataType = f.dataType ?? "string";
+      const length = f.length ?? (dataType === "string" ? 255 : undefined);
+      spec.fields.push({ name: f.name, dataType, ...(length !== undefined ? { length } : {}) });
+    }
+  }
   const stores = {
     companies: new ObjectStore(specs.companies, "c0"),
     namedAccounts: new ObjectStore(specs.namedAccounts, "a0"),
