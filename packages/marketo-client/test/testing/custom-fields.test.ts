@@ -15,7 +15,7 @@ describe("simulator customFields", () => {
       strictFields: true,
       customFields: {
         companies: [{ name: "qadCreditTerms" }, { name: "qadActive", dataType: "boolean" }],
-        namedAccounts: [{ name: "state", length: 50 }],
+        namedAccounts: [{ name: "qadRegion", length: 50 }],
         leads: [{ name: "qadContactRole" }],
       },
     });
@@ -29,7 +29,7 @@ describe("simulator customFields", () => {
     });
     expect(companies.fields.find((f) => f.name === "qadActive")).toMatchObject({ dataType: "boolean" });
     const accounts = await mk.namedAccounts.describe();
-    expect(accounts.fields.find((f) => f.name === "state")).toMatchObject({ dataType: "string", length: 50 });
+    expect(accounts.fields.find((f) => f.name === "qadRegion")).toMatchObject({ dataType: "string", length: 50 });
     expect((await mk.leads.describe()).some((f) => f.rest?.name === "qadContactRole")).toBe(true);
     expect((await mk.leads.describe2()).fields.some((f) => f.name === "qadContactRole")).toBe(true);
     // Only where declared.
@@ -48,7 +48,7 @@ describe("simulator customFields", () => {
       .toArray();
     expect(got[0]).toMatchObject({ qadCreditTerms: "NET30", qadActive: true });
     // Values are checked against the declared type and length, as for standard fields.
-    const typed = await mk.namedAccounts.sync({ input: [{ name: "Gamma", state: "x".repeat(51) }] });
+    const typed = await mk.namedAccounts.sync({ input: [{ name: "Gamma", qadRegion: "x".repeat(51) }] });
     expect(typed.results[0]?.status).toBe("skipped");
   });
 
@@ -57,6 +57,8 @@ describe("simulator customFields", () => {
     const mk = new MarketoClient({ ...sim.clientOptions });
     const companies = await mk.companies.describe();
     expect(companies.fields.some((f) => f.name === "qadCreditTerms")).toBe(false);
+    // `state` is a standard named-account field (Marketo's describe lists it), not a custom one.
+    expect((await mk.namedAccounts.describe()).fields.some((f) => f.name === "state")).toBe(true);
   });
 
   it("a custom field shadowing a standard one, a nameless field or an unknown object is refused at start", async () => {

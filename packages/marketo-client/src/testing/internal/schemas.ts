@@ -50,6 +50,7 @@ export function objectSpecs(): Record<
         s("name", 255, { key: true }),
         s("domainName"),
         s("city"),
+        s("state"),
         s("country"),
         s("industry"),
         { name: "annualRevenue", dataType: "currency" },
