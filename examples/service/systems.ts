@@ -5,7 +5,7 @@
  * talks to the same systems.
  */
 import { MarketoClient, type MarketoClientOptions } from "@ml/marketo-client";
-import { type MarketoSimulator, startMarketoSimulator } from "@ml/marketo-client/testing";
+import { type MarketoSimulator, type SimFieldSpec, startMarketoSimulator } from "@ml/marketo-client/testing";
 import { QadClient, type QadClientOptions } from "@ml/qad-client";
 import { type QadSimulator, startQadSimulator } from "@ml/qad-client/testing";
 import { createSqliteStore, type SqliteStore } from "@ml/qad-marketo-sync/sqlite";
@@ -76,6 +76,21 @@ const BAD_ROWS: { index: number; kind: "missingName" | "wrongTypes" }[] = [
   { index: 17, kind: "wrongTypes" },
   { index: 41, kind: "missingName" },
 ];
+
+/**
+ * The custom company fields the simulated Marketo instance has, as its admin would have created them: the one the
+ * example's mapping adds (`qadCreditTerms`, see `MAPPING` in ../sync.ts) and the defaults the package documents as
+ * optional custom fields (`qadCurrencyCode`, `qadRegion`, `qadActive`). So `doctor` against the simulators passes its
+ * field checks, and every field the mapping writes reaches the simulated companies.
+ */
+export const SIM_CUSTOM_FIELDS: { companies: SimFieldSpec[] } = {
+  companies: [
+    { name: "qadCreditTerms" },
+    { name: "qadCurrencyCode" },
+    { name: "qadRegion" },
+    { name: "qadActive", dataType: "boolean" },
+  ],
+};
 
 function qadOptions(s: QadSettings): QadClientOptions {
   const auth =
@@ -272,6 +287,7 @@ export async function openSystems(settings: Settings, state: StateSettings, opti
         seed: 42,
         latencyMs: 1,
         crmSync: options.crm,
+        customFields: SIM_CUSTOM_FIELDS,
       });
       const bad = new Set(BAD_ROWS.map((b) => keys[b.index]?.key));
       featured = keys

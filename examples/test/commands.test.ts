@@ -167,18 +167,44 @@ describe("schedule", () => {
 });
 
 describe("doctor", () => {
-  it("against the simulators: one line per check; the example's custom field is missing, so it fails with the admin steps", async () => {
+  it("against the simulators: one line per check; the instance has the mapping's custom fields, so nothing fails", async () => {
     const { r, out } = await start(["doctor"], { SYNC_STATE_DIR: tempDir() }, { customers: 60 });
-    expect(r.exitCode).toBe(1);
-    expect(r.doctor?.worst).toBe("fail");
+    expect(r.exitCode).toBe(0);
+    // The bad QAD rows of the demo data set are a warning, not a failure.
+    expect(r.doctor?.worst).toBe("warn");
+    expect(r.doctor?.checks.filter((c) => c.status === "fail")).toEqual([]);
+    expect(out).not.toMatch(/^FAIL /m);
     expect(out).toMatch(/^PASS {2}qad\.auth +/m);
     expect(out).toMatch(/^PASS {2}marketo\.auth +/m);
     expect(out).toMatch(/^PASS {2}marketo\.crm\.companies +/m);
     expect(out).toMatch(/^WARN {2}qad\.sample +.*3 invalid row/m);
-    expect(out).toMatch(/^FAIL {2}marketo\.fields\.companies +.*qadCreditTerms/m);
-    expect(out).toMatch(/fix: Admin → Field Management → New Custom Field: object Company, .*API name qadCreditTerms/);
+    for (const object of ["companies", "namedAccounts", "leads"]) {
+      const check = r.doctor?.checks.find((c) => c.id === `marketo.fields.${object}`);
+      expect(check?.status, object).toBe("pass");
+      // Not even an optional default is missing: the mapping's every field is on the simulated instance.
+      expect(check?.data, object).toMatchObject({ missingKeys: [], missingMapped: [], missingOptional: [] });
+    }
     expect(out).toMatch(/^PASS {2}marketo\.cost +.*for 60 customers/m);
     expect(writeCalls(r)).toEqual([]);
+  });
+
+  it("an instance lacking the example's custom field: doctor fails with the admin steps to create it, exit 1", async () => {
+    // Lab settings: the service sees the test's own Marketo simulator, started without custom fields, as a real one.
+    const { mkSim, env } = await lab();
+    const { r, out } = await start(["doctor"], env);
+    expect(r.mode).toBe("real");
+    expect(r.exitCode).toBe(1);
+    expect(r.doctor?.worst).toBe("fail");
+    expect(out).toMatch(/^FAIL {2}marketo\.fields\.companies +.*qadCreditTerms/m);
+    expect(out).toMatch(/fix: Admin → Field Management → New Custom Field: object Company, .*API name qadCreditTerms/);
+    const companies = r.doctor?.checks.find((c) => c.id === "marketo.fields.companies");
+    expect(companies?.data).toMatchObject({
+      missingMapped: ["qadCreditTerms"],
+      missingOptional: ["qadCurrencyCode", "qadRegion", "qadActive"],
+    });
+    const seen = mkSim.inspect();
+    expect(seen.methodOverrides).toBe(0);
+    expect(Object.keys(seen.callsByEndpoint).filter((k) => !k.startsWith("GET "))).toEqual([]);
   });
 
   it("--crm: the CRM-synced objects are warnings; --customers sets the first-sync cost", async () => {
