@@ -1,5 +1,6 @@
 export type { CachedToken, TokenCache } from "./auth/token-cache.js";
 export { InMemoryTokenCache } from "./auth/token-cache.js";
+export type { TokenRenewalTiming } from "./auth/token-manager.js";
 export * from "./bulk/index.js";
 export type { Capability, CapabilityObject } from "./capabilities.js";
 export { Capabilities } from "./capabilities.js";

@@ -60,7 +60,7 @@ export {
   type QxtendFieldSpec,
   type QxtendFieldType,
 } from "./qxtend/entity-mapping.js";
-export type { QadDateFormat } from "./qxtend/filter.js";
+export { QAD_DATE_FORMATS, type QadDateFormat } from "./qxtend/filter.js";
 export { type QxtendOptions, qxtendOptionsSchema } from "./qxtend/options.js";
 export {
   type Address,
