@@ -65,6 +65,15 @@ const MAX_WAIT_MS = 5_000;
 /** Background renewal backoff after a failure: 1 s, doubled per failure, at most 30 s. */
 const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
+/** How many issued and rejected tokens are remembered (only the newest matter; old ones are never handed out again). */
+const REMEMBERED = 32;
+
+/** Adds `value` to an insertion-ordered set, dropping the oldest entries beyond `REMEMBERED`. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > REMEMBERED) map.delete(map.keys().next().value as K);
+}
 
 /**
  * Client-credentials token lifecycle: cached per identity URL + client ID, renewed `refreshMarginMs` before expiry,
@@ -75,6 +84,11 @@ const BACKOFF_MAX_MS = 30_000;
  * re-issues the same token until it lapses, so a renewal inside the margin often changes nothing; the next attempt is
  * then made when the token is about to lapse. Only a caller without a usable token waits, and only until the
  * successor can exist (identity is asked right after the token's end, then in short steps).
+ *
+ * Every distinct token identity hands out gets a sequence number ({@link TokenManager.issued}), so the transport can
+ * tell a rejected token that was already replaced, or issued before its call started, from one issued for it. A token
+ * Marketo rejected that identity hands back with no more than the margin left is treated as lapsing: its successor is
+ * waited for (at most `successorMaxWaitMs`) instead of sending it again.
  */
 export class TokenManager {
   readonly #o: TokenManagerOptions;
@@ -84,6 +98,11 @@ export class TokenManager {
   /** No background renewal before this: backoff after a failure, or the re-issued token cannot change before. */
   #retryAt = 0;
   #failures = 0;
+  /** Distinct tokens handed out by identity so far; each token's number, for the newest few. */
+  #issued = 0;
+  readonly #seqOf = new Map<string, number>();
+  /** Tokens Marketo rejected (601/602), newest few. */
+  readonly #rejected = new Map<string, true>();
 
   constructor(options: TokenManagerOptions) {
     this.#o = options;
@@ -94,6 +113,26 @@ export class TokenManager {
   /** Token requests sent to the identity service by this manager. */
   get requests(): number {
     return this.#requests;
+  }
+
+  /** How many distinct tokens identity has handed this manager so far (a sequence number, never reset). */
+  get issued(): number {
+    return this.#issued;
+  }
+
+  /**
+   * Whether identity first handed out `accessToken` after {@link TokenManager.issued} was `seq`, i.e. it is newer
+   * than anything this manager had then. A token this manager never got from identity (e.g. from a shared cache) is
+   * not.
+   */
+  issuedAfter(accessToken: string, seq: number): boolean {
+    const n = this.#seqOf.get(accessToken);
+    return n !== undefined && n > seq;
+  }
+
+  /** Whether `accessToken` is the token a call would be given now (the newest one cached). */
+  isCurrent(accessToken: string): boolean {
+    return this.#o.cache.get(this.#key)?.accessToken === accessToken;
   }
 
   /** Shortest remaining life a token is still sent with. */
@@ -120,8 +159,12 @@ export class TokenManager {
     return (await raceAbort(this.#renewal(), signal)).accessToken;
   }
 
-  /** Forgets `accessToken` (after Marketo said 601/602 for it); a newer token is kept. */
+  /**
+   * Forgets `accessToken` (after Marketo said 601/602 for it); a newer token is kept. Identity handing the same token
+   * back with no more than the margin left is then waited out rather than sent again.
+   */
   invalidate(accessToken: string): void {
+    remember(this.#rejected, accessToken, true);
     if (this.#o.cache.get(this.#key)?.accessToken === accessToken) {
       this.#o.cache.delete(this.#key);
       this.#retryAt = 0;
@@ -169,6 +212,7 @@ export class TokenManager {
     for (;;) {
       const got = await this.#request();
       this.#failures = 0;
+      if (!this.#seqOf.has(got.accessToken)) remember(this.#seqOf, got.accessToken, ++this.#issued);
       const prior = this.#o.cache.get(this.#key);
       const token =
         prior?.accessToken === got.accessToken && prior.expiresAt > got.expiresAt
@@ -183,10 +227,16 @@ export class TokenManager {
       }
       // Inside the margin: asking again before it is about to lapse would only hand back the same token.
       this.#retryAt = token.expiresAt - this.#safetyMs;
-      if (left > this.#safetyMs || now - started >= maxWaitMs) return token;
+      // A token Marketo already rejected, handed back near its end: Marketo's clock says it lapsed, identity's not yet.
+      const rejected = this.#rejected.has(token.accessToken);
+      const waited = now - started;
+      if ((left > this.#safetyMs && !rejected) || waited >= maxWaitMs) return token;
       // About to lapse: ask again right at its end, then in short growing steps until identity issues the successor.
-      this.#o.logger.debug({ remainingMs: left }, "marketo token: about to expire, waiting for its successor");
-      if (left > 0) await this.#o.sleep(left);
+      this.#o.logger.debug(
+        { remainingMs: left, rejected },
+        "marketo token: about to expire or rejected, waiting for its successor",
+      );
+      if (left > 0) await this.#o.sleep(Math.min(left, maxWaitMs - waited));
       else {
         await this.#o.sleep(step);
         step = Math.min(maxStepMs, step * 2);

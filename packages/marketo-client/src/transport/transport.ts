@@ -113,6 +113,21 @@ function judgedWith<R>(token: string, judge: () => R): R {
   }
 }
 
+/** Most token renewals one call makes after 600/601/602 before it gives up with a {@link MarketoAuthError}. */
+const MAX_AUTH_RETRIES = 3;
+
+/** What one call has seen of token rejections. */
+interface AuthRound {
+  /** The token manager's issue count when the call started: tokens numbered above it were issued for this call. */
+  since: number;
+  /** Tokens Marketo refused for this call. */
+  rejected: Set<string>;
+  /** Refusals of a token issued after the call started that had not been refused before. */
+  freshRejections: number;
+  /** Renewals (repeats after a refusal) so far. */
+  renewals: number;
+}
+
 /** Whether the failed attempt may have been executed by Marketo. */
 type Outcome = "not-executed" | "unknown";
 
@@ -196,10 +211,12 @@ export class Transport {
     /** When this call first got a 606/615: those retries are bounded by time, not by `maxRetries`. */
     let limitedSince: number | undefined;
     const isRateLimit = (error: unknown) => isMarketoError(error) && (error.code === "606" || error.code === "615");
+    // One auth round per call, across its transient retries: the renewal bound holds for the whole call.
+    const round: AuthRound = { since: this.#o.auth.issued, rejected: new Set(), freshRejections: 0, renewals: 0 };
     return pRetry(
       async () => {
         try {
-          return await this.#withAuthRenewal(attempt);
+          return await this.#withAuthRenewal(attempt, round);
         } catch (error) {
           if (req.signal?.aborted) throw req.signal.reason;
           throw error;
@@ -248,29 +265,48 @@ export class Transport {
     return outcomeOf(error) === "not-executed" || req.retry === "safe";
   }
 
-  /** Runs one attempt; after 600/601/602 it drops the token and repeats once with a new one. */
-  async #withAuthRenewal<R>(attempt: () => Promise<R>): Promise<R> {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof MarketoApiError) || actionFor(error.code) !== "renew") throw error;
-      const used = judgedToken.get(error);
-      if (used !== undefined) this.#o.auth.invalidate(used);
-      this.#o.runtime.logger.debug({ code: error.code }, "marketo: token rejected, renewing once");
+  /**
+   * Runs one attempt; after 600/601/602 it drops the rejected token (only that one) and repeats with the newest one,
+   * renewing it first when the rejected token was the newest. A rejection is fatal ({@link MarketoAuthError}) only
+   * when Marketo refuses the tokens issued for this call ({@link AuthRound}) a second time, or after
+   * `MAX_AUTH_RETRIES` renewals in one call, so a stale token (already replaced, re-issued unchanged inside the
+   * margin, or lapsed while the call waited) never fails a call and a broken identity service cannot loop.
+   */
+  async #withAuthRenewal<R>(attempt: () => Promise<R>, round: AuthRound): Promise<R> {
+    const { auth, runtime } = this.#o;
+    for (;;) {
       try {
         return await attempt();
-      } catch (second) {
-        if (second instanceof MarketoApiError && actionFor(second.code) === "renew") {
+      } catch (error) {
+        if (!(error instanceof MarketoApiError) || actionFor(error.code) !== "renew") throw error;
+        const used = judgedToken.get(error);
+        // Fresh: identity handed it out after this call started, and Marketo had not refused it before in this call.
+        const fresh = used !== undefined && auth.issuedAfter(used, round.since) && !round.rejected.has(used);
+        if (used !== undefined) round.rejected.add(used);
+        if (fresh) round.freshRejections++;
+        if (round.freshRejections >= 2 || round.renewals >= MAX_AUTH_RETRIES) {
+          const why =
+            round.freshRejections >= 2
+              ? "Marketo rejected a freshly renewed token: tokens issued for this call were refused twice"
+              : `Marketo kept rejecting the token after ${round.renewals} renewals`;
           throw mark(
-            new MarketoAuthError(`Marketo rejected a freshly renewed token (${second.code}: ${second.message})`, {
-              code: second.code,
-              requestId: second.requestId,
-              request: second.request,
+            new MarketoAuthError(`${why} (${error.code}: ${error.message})`, {
+              code: error.code,
+              requestId: error.requestId,
+              request: error.request,
             }),
             "not-executed",
           );
         }
-        throw second;
+        round.renewals++;
+        const stale = used !== undefined && !auth.isCurrent(used);
+        if (used !== undefined) auth.invalidate(used);
+        runtime.logger.debug(
+          { code: error.code, renewal: round.renewals, stale, fresh },
+          stale
+            ? "marketo: an older token was rejected, retrying with the newest"
+            : "marketo: token rejected, renewing",
+        );
       }
     }
   }

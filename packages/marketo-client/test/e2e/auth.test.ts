@@ -88,14 +88,26 @@ describe("token lifecycle over HTTP", () => {
     expect(sim.inspect().tokenRequests).toBe(5);
   });
 
-  it("fails with MarketoAuthError when 601 persists after one renewal", async () => {
+  it("a 601 persisting while identity keeps handing out the same token: MarketoAuthError after 3 renewals", async () => {
     sim = await startMarketoSimulator({ timeScale: 0.05 });
     const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false });
-    sim.faults.inject({ code: 601, times: 2 });
+    sim.faults.inject({ code: 601, times: 10 });
     const error = await mk.stats.usage().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MarketoAuthError);
     expect((error as MarketoAuthError).code).toBe("601");
-    expect(sim.inspect().callsByEndpoint["GET /rest/v1/stats/usage.json"]).toBe(2);
+    expect((error as MarketoAuthError).retryable).toBe(false);
+    // The first attempt and three renewals, then no more: a broken identity service cannot loop.
+    expect(sim.inspect().callsByEndpoint["GET /rest/v1/stats/usage.json"]).toBe(4);
+  });
+
+  it("two injected 601s on a valid token re-issued unchanged: renewed twice, the call succeeds", async () => {
+    sim = await startMarketoSimulator({ timeScale: 0.05 });
+    const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false });
+    await mk.stats.usage();
+    sim.faults.inject({ code: 601, times: 2 });
+    await expect(mk.stats.usage()).resolves.toBeDefined();
+    expect(sim.inspect().faultsFired).toBe(2);
+    expect(sim.inspect().tokensIssued).toBe(1);
   });
 
   it("identity 401 gives a typed auth error that never contains the secret", async () => {

@@ -203,7 +203,8 @@ describe("answers that are not the envelope", () => {
     await mk.stats.usage();
     const errors: unknown[] = [];
     for (const code of [601, 606, 609, 502, "html", "reset"] as const) {
-      sim.faults.inject({ code, times: 2 });
+      // A 601 fails a call only once renewals are exhausted (the first attempt and three renewals).
+      sim.faults.inject({ code, times: code === 601 ? 4 : 2 });
       errors.push(await mk.stats.usage().catch((e: unknown) => e));
       sim.faults.clear();
     }
