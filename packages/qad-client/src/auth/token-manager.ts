@@ -30,8 +30,27 @@ export class TokenManager {
   #inflight: Promise<string> | undefined;
   #forceNext = false;
   #renewals = 0;
+  /** Each distinct token's issue number (the newest few): the transport tells stale tokens from fresh ones by it. */
+  readonly #seqOf = new Map<string, number>();
+  #issued = 0;
 
   constructor(private readonly opts: TokenManagerOptions) {}
+
+  /** How many distinct tokens were issued so far (a sequence number, never reset). */
+  get issued(): number {
+    return this.#issued;
+  }
+
+  /** Whether `token` was first issued after {@link TokenManager.issued} was `seq`. */
+  issuedAfter(token: string, seq: number): boolean {
+    const n = this.#seqOf.get(token);
+    return n !== undefined && n > seq;
+  }
+
+  /** Whether `token` is the one a request would be given now. */
+  isCurrent(token: string): boolean {
+    return this.#current?.token === token;
+  }
 
   /** How many tokens were obtained so far. */
   get renewals(): number {
@@ -78,6 +97,11 @@ export class TokenManager {
     }
     expiresAt ??= this.opts.clock.now() + this.opts.defaultLifetimeMs;
     this.#current = { token: issued.token, expiresAt };
+    if (!this.#seqOf.has(issued.token)) {
+      this.#seqOf.set(issued.token, ++this.#issued);
+      // Only the newest tokens matter: older ones are never handed out again.
+      while (this.#seqOf.size > 32) this.#seqOf.delete(this.#seqOf.keys().next().value as string);
+    }
     this.#renewals++;
     this.opts.logger.debug({ expiresAt, renewals: this.#renewals }, "qad token renewed");
     return issued.token;

@@ -64,6 +64,27 @@ export interface TokenProvider {
    * requests failing together cause one renewal.
    */
   invalidate(token: string): void;
+  /** How many distinct tokens were issued so far (a sequence number): a request notes it when it starts. */
+  readonly issued: number;
+  /** Whether `token` was first issued after {@link TokenProvider.issued} was `seq` (a token issued for that request). */
+  issuedAfter(token: string, seq: number): boolean;
+  /** Whether `token` is the one `get()` would hand out now. */
+  isCurrent(token: string): boolean;
+}
+
+/** Most token renewals one request makes after HTTP 401 before it gives up with a {@link QadAuthError}. */
+const MAX_AUTH_RETRIES = 3;
+
+/** What one request has seen of token rejections. */
+interface AuthRound {
+  /** The provider's issue count when the request started: tokens numbered above it were issued for it. */
+  since: number;
+  /** Tokens QAD refused for this request. */
+  rejected: Set<string>;
+  /** Refusals of a token issued after the request started that had not been refused before. */
+  freshRejections: number;
+  /** Renewals (repeats after a 401) so far. */
+  renewals: number;
 }
 
 /** @internal */
@@ -93,7 +114,9 @@ type WithRetryAfter = QadError & { retryAfterMs?: number };
 /**
  * The one place REST HTTP happens: path check → bearer token from the {@link TokenProvider} → hardened fetch →
  * status and envelope → typed error, with p-retry around it for transient failures and, after a 401, the provider
- * told and asked once more (one renewal per request).
+ * told and asked again. A 401 is fatal only when QAD refuses tokens issued for this request a second time, or after
+ * `MAX_AUTH_RETRIES` renewals: a stale token (replaced already, handed out again, or expired on the server while the
+ * request waited) never fails a request.
  * @internal
  */
 export class Transport {
@@ -109,32 +132,54 @@ export class Transport {
   /** Sends with retries for transient failures. */
   async request(req: TransportRequest): Promise<TransportResponse> {
     const url = resolveUnderTenant(this.opts.base, req.path);
-    return withRetry(() => this.#attemptWithAuth(url, req), this.opts.retry, this.opts.deps, req.signal, req.path);
+    // One auth round per request, across its transient retries: the renewal bound holds for the whole request.
+    const round: AuthRound = {
+      since: this.opts.tokens?.issued ?? 0,
+      rejected: new Set(),
+      freshRejections: 0,
+      renewals: 0,
+    };
+    return withRetry(
+      () => this.#attemptWithAuth(url, req, round),
+      this.opts.retry,
+      this.opts.deps,
+      req.signal,
+      req.path,
+    );
   }
 
-  async #attemptWithAuth(url: URL, req: TransportRequest): Promise<TransportResponse> {
+  async #attemptWithAuth(url: URL, req: TransportRequest, round: AuthRound): Promise<TransportResponse> {
     if (req.bearer !== undefined) return this.#send(url, req, req.bearer);
     const tokens = this.opts.tokens;
     if (req.auth === false || !tokens) return this.#send(url, req, undefined);
-    const token = await tokens.get(req.signal);
-    try {
-      return await this.#send(url, req, token);
-    } catch (e) {
-      if (!(isQadError(e) && e.code === "auth" && e.status === 401)) throw e;
-      // The session expired server-side before our clock said so: renew once and replay this request.
-      this.opts.deps.logger.info({ path: req.path }, "qad session rejected (401), renewing token");
-      tokens.invalidate(token);
-      const fresh = await tokens.get(req.signal);
+    for (;;) {
+      const token = await tokens.get(req.signal);
       try {
-        return await this.#send(url, req, fresh);
-      } catch (e2) {
-        if (isQadError(e2) && e2.code === "auth" && e2.status === 401) {
-          throw new QadAuthError("QAD rejected a freshly renewed token (HTTP 401)", {
-            status: 401,
-            ...(e2.request ? { request: e2.request } : {}),
-          });
+        return await this.#send(url, req, token);
+      } catch (e) {
+        if (!(isQadError(e) && e.code === "auth" && e.status === 401)) throw e;
+        // Fresh: issued after this request started, and not refused before in it.
+        const fresh = tokens.issuedAfter(token, round.since) && !round.rejected.has(token);
+        round.rejected.add(token);
+        if (fresh) round.freshRejections++;
+        if (round.freshRejections >= 2 || round.renewals >= MAX_AUTH_RETRIES) {
+          throw new QadAuthError(
+            round.freshRejections >= 2
+              ? "QAD rejected a freshly renewed token (HTTP 401): tokens issued for this request were refused twice"
+              : `QAD kept rejecting the token after ${round.renewals} renewals (HTTP 401)`,
+            { status: 401, ...(e.request ? { request: e.request } : {}) },
+          );
         }
-        throw e2;
+        round.renewals++;
+        const stale = !tokens.isCurrent(token);
+        // The session expired server-side before our clock said so (or an older token was refused): renew and replay.
+        this.opts.deps.logger.info(
+          { path: req.path, renewal: round.renewals, stale },
+          stale
+            ? "qad rejected an older token (401), retrying with the newest"
+            : "qad session rejected (401), renewing token",
+        );
+        tokens.invalidate(token);
       }
     }
   }
