@@ -18,13 +18,12 @@ import {
 import type { SimActivity, SimContext, SimRequest, SimResponse } from "./context.js";
 import { type FaultSpec, FaultTable, type InjectedFault } from "./faults.js";
 import { ActivityLog, type StoredActivity } from "./internal/activity-log.js";
-import { ObjectStore, type SimField } from "./internal/object-store.js";
+import { ObjectStore, type SimFieldType } from "./internal/object-store.js";
 import { envelopeError, handleRest, type RestState } from "./internal/rest-api.js";
 import { seededRandom } from "./internal/rng.js";
 import { objectSpecs } from "./internal/schemas.js";
 
-/** Data types a simulated field can have (as describe reports them). */
-export type SimFieldType = SimField["dataType"];
+export type { SimFieldType };
 
 /** A custom field of the simulated instance, as a Marketo admin creates it under Field Management. */
 export interface SimFieldSpec {

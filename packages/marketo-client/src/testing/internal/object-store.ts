@@ -1,21 +1,24 @@
 /** The simulator's storage of one object type (companies, named accounts, leads, ...), with Marketo's write rules. */
 
+/** Data types a simulated field can have (as describe reports them). */
+export type SimFieldType =
+  | "string"
+  | "email"
+  | "integer"
+  | "float"
+  | "currency"
+  | "boolean"
+  | "date"
+  | "datetime"
+  | "text"
+  | "phone"
+  | "url"
+  | "reference";
+
 /** One field of a simulated object type. */
 export interface SimField {
   name: string;
-  dataType:
-    | "string"
-    | "email"
-    | "integer"
-    | "float"
-    | "currency"
-    | "boolean"
-    | "date"
-    | "datetime"
-    | "text"
-    | "phone"
-    | "url"
-    | "reference";
+  dataType: SimFieldType;
   length?: number;
   /** Part of the key: never updateable through the API. */
   key?: boolean;
