@@ -91,7 +91,7 @@ describe("auth", () => {
       // After 35 records (page 4 in flight next), the server drops every session.
       if (++n === 35) sim.faults.inject({ kind: "sessionExpired", path: "api/qracore/browses" });
     }
-    expect(got.map((c) => c.customerCode)).toEqual(sim.data.customers().map((c) => (c as Customer).customerCode));
+    expect(got.map((c) => c.customerCode)).toEqual(sim.data.customers().map((c) => c.customerCode));
     const insp = sim.inspect();
     expect(insp.unauthorized).toBe(1);
     expect(insp.authCalls).toBe(2);

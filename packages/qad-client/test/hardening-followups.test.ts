@@ -129,7 +129,7 @@ describe("impossible dates", () => {
     beforeAll(async () => {
       sim = await startQadSimulator({ customers: 4, seed: 6, clock: { now: () => t0 } });
       // Every row stamped at t0 (generated stamps spread over the 30 days before).
-      for (const c of sim.data.customers() as Customer[]) sim.data.touch(c.customerCode);
+      for (const c of sim.data.customers()) sim.data.touch(c.customerCode);
     });
     afterAll(() => sim.close());
 

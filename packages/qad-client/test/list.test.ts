@@ -16,7 +16,7 @@ describe("list over the REST face", () => {
     const got: Customer[] = [];
     for await (const c of qad.customers.list()) got.push(c);
     expect(got).toHaveLength(120);
-    expect(got.map((c) => c.customerCode)).toEqual(sim.data.customers().map((c) => (c as Customer).customerCode));
+    expect(got.map((c) => c.customerCode)).toEqual(sim.data.customers().map((c) => c.customerCode));
     // The canonical record read over REST equals the store's row.
     expect(got).toEqual(sim.data.customers());
     for (const c of got) expect(customerSchema.safeParse(c).success).toBe(true);

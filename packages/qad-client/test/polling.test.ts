@@ -42,8 +42,7 @@ async function poll(qad: QadClient, cp: QadCheckpoint | undefined, pageSize = 7)
 /** Key → version stamp of every store row, to compute what changed between two polls. */
 function versions(s: QadSimulator): Map<string, string> {
   const m = new Map<string, string>();
-  for (const row of s.data.customers()) {
-    const r = row as Record<string, unknown>;
+  for (const r of s.data.rows()) {
     m.set(
       `${String(r.sharedSetCode)}/${String(r.customerCode)}`,
       `${JSON.stringify(r.lastModified)}|${String(r.concurrencyHash)}`,

@@ -108,7 +108,7 @@ describe("simulator wire format (independent of the client's codecs)", () => {
         ]);
       }
       // Every stored customer came back with exactly its own contacts.
-      for (const c of sim.data.customers() as Customer[]) {
+      for (const c of sim.data.customers()) {
         expect(byCode.get(c.customerCode)?.contacts).toEqual(c.contacts);
       }
       // The filters the simulator received decode, with its own reader, to the keys meant.
@@ -131,7 +131,7 @@ describe("simulator wire format (independent of the client's codecs)", () => {
         const rows = await collect(qad.resource(kind).list());
         expect(rows.length, kind).toBe(kind === "customers" ? 6 : 4);
       }
-      const first = (sim.data.customers() as Customer[])[0]!;
+      const first = sim.data.customers()[0]!;
       const got = await qad.customers.get({ sharedSetCode: first.sharedSetCode, customerCode: first.customerCode });
       expect(got.map((c) => c.customerCode)).toEqual([first.customerCode]);
     } finally {

@@ -8,4 +8,10 @@ export {
   type QadSimulatorOptions,
   startQadSimulator,
 } from "./simulator.js";
-export { type CorruptionKind, QadSimStore, type QadSimStoreOptions } from "./store.js";
+export {
+  type CorruptionKind,
+  type QadSimCorruptRow,
+  type QadSimRow,
+  QadSimStore,
+  type QadSimStoreOptions,
+} from "./store.js";

@@ -3,13 +3,19 @@ import type { AddressInfo } from "node:net";
 import type { EntityKind } from "../backend.js";
 import type { QadClientOptions } from "../options.js";
 import type { QxtendOptions } from "../qxtend/index.js";
+import type { Customer } from "../records/customer.js";
 import { RestSimFaults } from "./faults.js";
-import { createQxtendHandler, type QxtendSimFaults, type QxtendSimOptions } from "./qxtend/index.js";
+import {
+  createQxtendHandler,
+  type QxtendSimFaults,
+  type QxtendSimOptions,
+  type QxtendSimStore,
+} from "./qxtend/index.js";
 import { seededRandom } from "./random.js";
 import { SIM_CONTACTS_BROWSE, SIM_REST_ENTITIES } from "./rest-entities.js";
 import { compileFilter, type SimClause } from "./rest-filter.js";
 import { contactRows, dotted, toRestCustomer } from "./rest-rows.js";
-import { type CorruptionKind, QadSimStore } from "./store.js";
+import { type CorruptionKind, type QadSimRow, QadSimStore } from "./store.js";
 
 type Row = Record<string, unknown>;
 
@@ -87,10 +93,30 @@ export interface QadSimInspection {
 export interface QadSimData {
   /** The underlying store (shared with the QXtend face). */
   readonly store: QadSimStore;
-  /** Current customers, canonical shape (corrupt rows included), sorted by key. */
-  customers(): readonly unknown[];
-  /** One customer by code. */
-  customer(code: string): unknown;
+  /**
+   * The valid customers, sorted by key: every customer not made invalid with {@link QadSimData.corrupt} (or repaired
+   * since by an update), typed `Customer`. Corrupt rows are in {@link QadSimData.rows}.
+   */
+  customers(): readonly Customer[];
+  /** One valid customer by the code it was created with; `undefined` when there is none or it is corrupt. */
+  customer(code: string): Customer | undefined;
+  /**
+   * Every customer row as the REST and QXtend faces serve it, corrupt ones included, sorted by key. Narrow a row
+   * with {@link QadSimData.isValid}: `Customer` when true, {@link QadSimCorruptRow} (fields `unknown`) when false.
+   */
+  rows(): readonly QadSimRow[];
+  /** One customer row by the code it was created with (even if corrupted since), as served; `undefined` if none. */
+  row(code: string): QadSimRow | undefined;
+  /**
+   * Whether a row from {@link QadSimData.rows} / {@link QadSimData.row} is a valid customer (a type guard; false for
+   * a corrupt row and for any object that is not one of the stored rows, such as a copy).
+   */
+  isValid(row: QadSimRow): row is Customer;
+  /**
+   * What {@link QadSimData.corrupt} broke in a customer and no later update repaired: empty when it is valid.
+   * Throws if there is no such customer.
+   */
+  corruptionOf(code: string): readonly CorruptionKind[];
   /** Adds a customer (generated fields for what is not given). */
   add(partial?: Parameters<QadSimStore["add"]>[0]): ReturnType<QadSimStore["add"]>;
   /** Updates a customer. */
@@ -99,7 +125,10 @@ export interface QadSimData {
   touch(code: string): void;
   /** Deletes a customer. */
   remove(code: string): void;
-  /** Makes a customer row invalid. @default kind "missingName" */
+  /**
+   * Makes a customer row invalid (left out of `customers()`, kept in `rows()`, listed by `corruptionOf`).
+   * @default kind "missingName"
+   */
   corrupt(code: string, kind?: CorruptionKind): void;
 }
 
@@ -197,7 +226,13 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     profiles: { customers: "Customer" },
     ...(options.qxtend ?? {}),
   } satisfies QxtendSimOptions;
-  const qxtend = createQxtendHandler(store, qxtendOptions);
+  // The QXtend face serves every row, corrupt ones included, as the REST face does.
+  const qxtendStore: QxtendSimStore = {
+    customers: () => store.rows(),
+    documents: (kind) => store.documents(kind),
+    now: () => store.now(),
+  };
+  const qxtend = createQxtendHandler(qxtendStore, qxtendOptions);
 
   let inspection: QadSimInspection;
   const resetInspection = () => {
@@ -243,7 +278,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
   const restRows = (kind: EntityKind): readonly Row[] => {
     if (kind !== "customers") return store.documents(kind);
     if (restCache?.version !== store.version) {
-      const rows = store.customers().map((c) => {
+      const rows = store.rows().map((c) => {
         const key = c as object;
         let r = restByRow.get(key);
         if (!r) {
@@ -465,8 +500,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
         send(res, 400, { errors: [{ severity: 1, code: "400", message: "Unknown or missing viewUri" }] });
         return;
       }
-      const rows =
-        kind === "customers" ? store.customers().map((c) => toRestCustomer(c, true)) : [...store.documents(kind)];
+      const rows = kind === "customers" ? store.rows().map((c) => toRestCustomer(c, true)) : [...store.documents(kind)];
       const keys = [...url.searchParams].filter(([k]) => !["viewUri", "domainCode", "domainContext"].includes(k));
       const hits = rows.filter((r) => keys.every(([k, v]) => String(r[k]) === v));
       send(res, 200, { data: { [cfg.responseKey]: hits } });
@@ -495,7 +529,7 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
       if (isContacts) {
         const keyClauses = clauses.filter((c) => c.field === "sharedSetCode" || c.field === "customerCode");
         const out: Row[] = [];
-        const all = store.customers();
+        const all = store.rows();
         const keyOf = (r: Row) => `${String(r.sharedSetCode ?? "")}\u0000${String(r.customerCode ?? "")}`;
         // Fast path for the client's join (sharedSetCode eq + customerCode rg): the store is sorted by that key,
         // so only the slice between the two bounds is visited.
@@ -612,6 +646,10 @@ export async function startQadSimulator(options: QadSimulatorOptions = {}): Prom
     store,
     customers: () => store.customers(),
     customer: (code) => store.customer(code),
+    rows: () => store.rows(),
+    row: (code) => store.row(code),
+    isValid: (row): row is Customer => store.isValid(row),
+    corruptionOf: (code) => store.corruptionOf(code),
     add: (partial) => store.add(partial),
     update: (code, patch) => store.update(code, patch),
     touch: (code) => store.touch(code),

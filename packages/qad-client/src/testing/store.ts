@@ -6,6 +6,20 @@ import { seededRandom } from "./random.js";
 /** How {@link QadSimStore.corrupt} breaks a customer row. */
 export type CorruptionKind = "missingName" | "missingCustomerCode" | "badLastModified" | "wrongTypes";
 
+/**
+ * A customer row made invalid with {@link QadSimStore.corrupt}: the canonical fields, any of which may be missing or
+ * of the wrong type. Read its fields as `unknown` and narrow them, or ask {@link QadSimStore.corruptionOf} what
+ * was broken.
+ */
+export type QadSimCorruptRow = { readonly [K in keyof Customer]?: unknown } & { readonly [field: string]: unknown };
+
+/**
+ * A customer row as the simulator serves it over REST and QXtend: the canonical {@link Customer}, or a
+ * {@link QadSimCorruptRow} for a customer made invalid with {@link QadSimStore.corrupt}. The row carries no marker
+ * field; {@link QadSimStore.isValid} tells the two apart by the store's own bookkeeping.
+ */
+export type QadSimRow = Customer | QadSimCorruptRow;
+
 /** Options of {@link QadSimStore}. */
 export interface QadSimStoreOptions {
   /** Number of generated customers. @default 50 */
@@ -23,12 +37,23 @@ export interface QadSimStoreOptions {
 interface Entry {
   /** Stable identity, survives corruption of the code. */
   id: string;
-  row: unknown;
+  row: QadSimRow;
+  /** What {@link QadSimStore.corrupt} broke and no later edit repaired; empty (or absent) for a valid row. */
+  corruption?: Set<CorruptionKind>;
+}
+
+/** Stored rows that are valid, across every store (rows are replaced on change, never mutated). */
+const validRows = new WeakSet<object>();
+
+function isCorruptEntry(e: Entry): boolean {
+  return e.corruption !== undefined && e.corruption.size > 0;
 }
 
 /**
- * The simulator's data: canonical customers (entries typed `unknown`, so corrupt rows are possible) and small
- * generated sets of the other documents. Every change stamps `lastModified` from the simulator clock and a new
+ * The simulator's data: customers and small generated sets of the other documents. Customers are canonical
+ * {@link Customer} rows unless made invalid with {@link QadSimStore.corrupt}; the store tracks which are, so
+ * {@link QadSimStore.customers} / {@link QadSimStore.customer} return only valid rows, typed `Customer`, while
+ * {@link QadSimStore.rows} / {@link QadSimStore.row} return every row as served ({@link QadSimRow}). Every change stamps `lastModified` from the simulator clock and a new
  * `concurrencyHash`.
  */
 export class QadSimStore {
@@ -36,7 +61,8 @@ export class QadSimStore {
   readonly #docs = new Map<Exclude<EntityKind, "customers">, Record<string, unknown>[]>();
   readonly #now: () => number;
   readonly #random: () => number;
-  #sorted: readonly unknown[] | undefined;
+  #sorted: readonly QadSimRow[] | undefined;
+  #sortedValid: readonly Customer[] | undefined;
   /** Entries in key order; kept across edits that do not change a key. */
   #order: Entry[] | undefined;
   #version = 0;
@@ -53,6 +79,7 @@ export class QadSimStore {
       const modifiedAt = now - Math.floor(this.#random() * 30 * 86_400) * 1000 - 1000;
       const c = generateCustomer(i, this.#random, { sharedSets: this.#sharedSets, modifiedAt, hash: this.#hash() });
       this.#entries.set(c.customerCode, { id: c.customerCode, row: c });
+      validRows.add(c);
     }
     this.#generateDocuments(options.documents ?? 25);
   }
@@ -62,18 +89,38 @@ export class QadSimStore {
     return new Date(this.#now());
   }
 
-  /** Current customer rows, canonical shape (possibly corrupt), sorted by sharedSetCode then customerCode. */
-  customers(): readonly unknown[] {
-    if (!this.#sorted) {
-      if (!this.#order) {
-        // Sort keys computed once per entry, not per comparison: this runs over 100k rows in benchmarks.
-        const keyed = [...this.#entries.values()].map((e) => ({ e, k: sortKey(e.row) }));
-        keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-        this.#order = keyed.map((x) => x.e);
-      }
-      this.#sorted = Object.freeze(this.#order.map((e) => e.row));
-    }
+  /**
+   * Every customer row as the REST and QXtend faces serve it, corrupt ones included, sorted by sharedSetCode then
+   * customerCode. A new array whenever the data changes. Narrow a row with {@link QadSimStore.isValid}.
+   */
+  rows(): readonly QadSimRow[] {
+    if (!this.#sorted) this.#sorted = Object.freeze(this.#ordered().map((e) => e.row));
     return this.#sorted;
+  }
+
+  /**
+   * The valid customers (every row not made invalid with {@link QadSimStore.corrupt}, or repaired since), in the
+   * order of {@link QadSimStore.rows}: what a client's `customers.list()` yields as records.
+   */
+  customers(): readonly Customer[] {
+    if (!this.#sortedValid) {
+      this.#sortedValid = Object.freeze(
+        this.#ordered()
+          .filter((e) => !isCorruptEntry(e))
+          .map((e) => e.row as Customer),
+      );
+    }
+    return this.#sortedValid;
+  }
+
+  #ordered(): Entry[] {
+    if (!this.#order) {
+      // Sort keys computed once per entry, not per comparison: this runs over 100k rows in benchmarks.
+      const keyed = [...this.#entries.values()].map((e) => ({ e, k: sortKey(e.row) }));
+      keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+      this.#order = keyed.map((x) => x.e);
+    }
+    return this.#order;
   }
 
   /** A bumping counter that changes whenever data changes (for cache invalidation). */
@@ -81,9 +128,36 @@ export class QadSimStore {
     return this.#version;
   }
 
-  /** One customer by code (the code it was created with, even if corrupted since). */
-  customer(code: string): unknown {
+  /**
+   * One valid customer by the code it was created with; `undefined` when there is none or it is corrupt (see
+   * {@link QadSimStore.row}).
+   */
+  customer(code: string): Customer | undefined {
+    const e = this.#entries.get(code);
+    return e && !isCorruptEntry(e) ? (e.row as Customer) : undefined;
+  }
+
+  /** One customer row by the code it was created with (even if corrupted since), as served; `undefined` if none. */
+  row(code: string): QadSimRow | undefined {
     return this.#entries.get(code)?.row;
+  }
+
+  /**
+   * What {@link QadSimStore.corrupt} broke in a customer (by the code it was created with) and no later edit
+   * repaired, in the order it was broken: empty for a valid customer. Throws if there is no such customer.
+   */
+  corruptionOf(code: string): readonly CorruptionKind[] {
+    return [...(this.#entry(code).corruption ?? [])];
+  }
+
+  /**
+   * Whether a row returned by {@link QadSimStore.rows} or {@link QadSimStore.row} is a valid customer: narrows it to
+   * {@link Customer}, and to {@link QadSimCorruptRow} when false. It recognises the stored row objects by identity
+   * (they carry no marker field), so it is false for a corrupt row and for any other object, a copy of a valid row
+   * included: the answer never claims more than is known.
+   */
+  isValid(row: QadSimRow): row is Customer {
+    return typeof row === "object" && row !== null && validRows.has(row);
   }
 
   /** Rows of another document kind (REST field names), sorted by key. */
@@ -108,11 +182,17 @@ export class QadSimStore {
     };
     if (this.#entries.has(row.customerCode)) throw new Error(`Customer ${row.customerCode} exists`);
     this.#entries.set(row.customerCode, { id: row.customerCode, row });
+    validRows.add(row);
     this.#changed(true);
     return structuredClone(row);
   }
 
-  /** Changes fields of a customer (stamps lastModified and concurrencyHash). */
+  /**
+   * Changes fields of a customer (stamps lastModified and concurrencyHash) and returns a copy of the stored row. A
+   * patch can repair a corrupt row: a string `name` or `customerCode`, a boolean `isActive`, and the new
+   * `lastModified` stamp undo `missingName`, `missingCustomerCode`, `wrongTypes` and `badLastModified`; a row still
+   * corrupt after the patch stays so (see {@link QadSimStore.corruptionOf}).
+   */
   update(code: string, patch: Partial<Customer>): Customer {
     const e = this.#entry(code);
     const row = {
@@ -121,15 +201,26 @@ export class QadSimStore {
       lastModified: instantOf(this.#now()),
       concurrencyHash: this.#hash(),
     };
-    e.row = row;
+    const c = e.corruption;
+    if (c) {
+      c.delete("badLastModified");
+      if (typeof patch.name === "string") c.delete("missingName");
+      if (typeof patch.customerCode === "string") c.delete("missingCustomerCode");
+      if (typeof patch.isActive === "boolean") c.delete("wrongTypes");
+    }
+    this.#store(e, row);
     this.#changed("customerCode" in patch || "sharedSetCode" in patch);
     return structuredClone(row);
   }
 
-  /** Re-saves a customer without changing data (new lastModified and hash, as QAD does on a no-op save). */
+  /**
+   * Re-saves a customer without changing data (new lastModified and hash, as QAD does on a no-op save); the new
+   * stamp repairs `badLastModified`.
+   */
   touch(code: string): void {
     const e = this.#entry(code);
-    e.row = { ...(e.row as object), lastModified: instantOf(this.#now()), concurrencyHash: this.#hash() };
+    e.corruption?.delete("badLastModified");
+    this.#store(e, { ...e.row, lastModified: instantOf(this.#now()), concurrencyHash: this.#hash() } as QadSimRow);
     this.#changed();
   }
 
@@ -140,17 +231,31 @@ export class QadSimStore {
     this.#changed(true);
   }
 
-  /** Makes a customer row invalid (stamped as a change so polls pick it up). */
+  /**
+   * Makes a customer row invalid (stamped as a change so polls pick it up). From then on the customer is left out of
+   * {@link QadSimStore.customers} and {@link QadSimStore.customer}, stays in {@link QadSimStore.rows}, and
+   * {@link QadSimStore.corruptionOf} lists the kind, until an {@link QadSimStore.update} repairs it.
+   */
   corrupt(code: string, kind: CorruptionKind = "missingName"): void {
     const e = this.#entry(code);
-    const row = { ...(e.row as Record<string, unknown>), concurrencyHash: this.#hash() } as Record<string, unknown>;
+    const row: Record<string, unknown> = { ...e.row, concurrencyHash: this.#hash() };
     row.lastModified = instantOf(this.#now());
     if (kind === "missingName") delete row.name;
     else if (kind === "missingCustomerCode") delete row.customerCode;
     else if (kind === "badLastModified") row.lastModified = { date: "31/12/2025", time: -1 };
     else row.isActive = "sometimes";
-    e.row = row;
+    e.corruption ??= new Set();
+    // Every kind but badLastModified stamps a valid lastModified, which repairs an earlier badLastModified.
+    if (kind !== "badLastModified") e.corruption.delete("badLastModified");
+    e.corruption.add(kind);
+    this.#store(e, row);
     this.#changed(kind === "missingCustomerCode");
+  }
+
+  /** Replaces an entry's row, recording whether the new row object is valid. */
+  #store(e: Entry, row: QadSimRow): void {
+    e.row = row;
+    if (!isCorruptEntry(e)) validRows.add(row);
   }
 
   #entry(code: string): Entry {
@@ -161,6 +266,7 @@ export class QadSimStore {
 
   #changed(keysChanged = false): void {
     this.#sorted = undefined;
+    this.#sortedValid = undefined;
     if (keysChanged) this.#order = undefined;
     this.#version++;
   }

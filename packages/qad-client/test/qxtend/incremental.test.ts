@@ -27,7 +27,7 @@ describe("incremental polling over QXtend (day-granular dates)", () => {
     now += HOUR;
     const target = all[10]!.customerCode;
     sim.data.update(target, { name: "Renamed Later Today" });
-    const added = sim.data.add({ name: "Brand New Customer" }) as { customerCode: string };
+    const added = sim.data.add({ name: "Brand New Customer" });
 
     const second = qx.customers.changes(checkpoint);
     const changed = (await collect(second)) as Customer[];
@@ -44,7 +44,7 @@ describe("incremental polling over QXtend (day-granular dates)", () => {
     const qx = new QadClient({ ...sim.clientOptions, protocol: "qxtend" });
     // Make sure rows exist on the day before the high-water day and on the high-water day itself.
     now = Date.UTC(2026, 10, 28, 15, 0, 0);
-    const codes = sim.data.customers().map((c) => (c as Customer).customerCode);
+    const codes = sim.data.customers().map((c) => c.customerCode);
     sim.data.update(codes[3]!, { name: "Edited Yesterday" });
     now = Date.UTC(2026, 10, 29, 9, 0, 0);
     sim.data.update(codes[4]!, { name: "Edited Today" });
@@ -71,7 +71,7 @@ describe("incremental polling over QXtend (day-granular dates)", () => {
   it("same-day edits (no time of day, no concurrencyHash) are each delivered once, including a late-stamped row", async () => {
     const qx = new QadClient({ ...sim.clientOptions, protocol: "qxtend" });
     now = Date.UTC(2026, 10, 30, 8, 0, 0);
-    const code = (sim.data.customers()[7] as Customer).customerCode;
+    const code = sim.data.customers()[7]!.customerCode;
     let poll = qx.customers.changes();
     await collect(poll);
 
@@ -88,7 +88,7 @@ describe("incremental polling over QXtend (day-granular dates)", () => {
     expect(names).toEqual(["First Edit", "Second Edit", "First Edit"]);
 
     // A row committed late, stamped the day before the high-water day, is not missed.
-    const late = (sim.data.customers()[8] as Customer).customerCode;
+    const late = sim.data.customers()[8]!.customerCode;
     const keep = now;
     now = Date.UTC(2026, 10, 29, 23, 0, 0);
     sim.data.update(late, { name: "Committed Late" });

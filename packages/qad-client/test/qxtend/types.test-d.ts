@@ -48,8 +48,12 @@ describe("QXtend public types", () => {
     }>().toExtend<QxtendDeps>();
   });
 
-  it("the simulator face accepts the shared QadSimStore and has the seam's handler signature", () => {
-    expectTypeOf<QadSimStore>().toExtend<QxtendSimStore>();
+  it("the simulator face accepts the shared QadSimStore's rows and has the seam's handler signature", () => {
+    expectTypeOf<{
+      customers: QadSimStore["rows"];
+      documents: QadSimStore["documents"];
+      now: QadSimStore["now"];
+    }>().toExtend<QxtendSimStore>();
     expectTypeOf<QxtendHandler>().toExtend<(req: QxtendSimRequest) => Promise<QxtendSimResponse>>();
   });
 });

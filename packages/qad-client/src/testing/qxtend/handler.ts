@@ -4,10 +4,14 @@ import { QxtendSimFaults, type SimQxtendMessage } from "./faults.js";
 import { parseSimFilter } from "./filter-eval.js";
 import { SIM_TABLES, type SimCustomerRow, type SimDocumentKind, toCustomerRow, toDocumentRow } from "./rows.js";
 
-/** What the QXtend face needs from the simulator's data store (structurally: `QadSimStore` fits). */
+/**
+ * What the QXtend face needs from the simulator's data store. `startQadSimulator` adapts its `QadSimStore` as
+ * `{ customers: () => store.rows(), documents, now }`, so corrupt rows are served too (`QadSimStore.customers()`
+ * holds only the valid ones).
+ */
 export interface QxtendSimStore {
   /**
-   * Current canonical customer records. Must return a new array whenever the data changes (QadSimStore does): the
+   * Current canonical customer records to serve, invalid ones included. Must return a new array whenever the data changes (QadSimStore does): the
    * handler maps and sorts each array once and reuses the result while the same array comes back.
    */
   customers(): readonly unknown[];
