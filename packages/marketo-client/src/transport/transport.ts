@@ -122,8 +122,6 @@ interface AuthRound {
   since: number;
   /** Tokens Marketo refused for this call. */
   rejected: Set<string>;
-  /** Refusals of a token issued after the call started that had not been refused before. */
-  freshRejections: number;
   /** Renewals (repeats after a refusal) so far. */
   renewals: number;
 }
@@ -212,7 +210,7 @@ export class Transport {
     let limitedSince: number | undefined;
     const isRateLimit = (error: unknown) => isMarketoError(error) && (error.code === "606" || error.code === "615");
     // One auth round per call, across its transient retries: the renewal bound holds for the whole call.
-    const round: AuthRound = { since: this.#o.auth.issued, rejected: new Set(), freshRejections: 0, renewals: 0 };
+    const round: AuthRound = { since: this.#o.auth.issued, rejected: new Set(), renewals: 0 };
     return pRetry(
       async () => {
         try {
@@ -268,9 +266,10 @@ export class Transport {
   /**
    * Runs one attempt; after 600/601/602 it drops the rejected token (only that one) and repeats with the newest one,
    * renewing it first when the rejected token was the newest. A rejection is fatal ({@link MarketoAuthError}) only
-   * when Marketo refuses the tokens issued for this call ({@link AuthRound}) a second time, or after
-   * `MAX_AUTH_RETRIES` renewals in one call, so a stale token (already replaced, re-issued unchanged inside the
-   * margin, or lapsed while the call waited) never fails a call and a broken identity service cannot loop.
+   * when a token issued for this call is refused a second time (identity handed it back although Marketo refused it:
+   * Marketo's identity re-issues a token until it lapses, and issues a new one once it was really expired or revoked),
+   * or after `MAX_AUTH_RETRIES` renewals in one call, so a broken identity service cannot loop. A stale token (already
+   * replaced, re-issued unchanged inside the margin, or lapsed or revoked while the call waited) never fails a call.
    */
   async #withAuthRenewal<R>(attempt: () => Promise<R>, round: AuthRound): Promise<R> {
     const { auth, runtime } = this.#o;
@@ -280,14 +279,14 @@ export class Transport {
       } catch (error) {
         if (!(error instanceof MarketoApiError) || actionFor(error.code) !== "renew") throw error;
         const used = judgedToken.get(error);
-        // Fresh: identity handed it out after this call started, and Marketo had not refused it before in this call.
-        const fresh = used !== undefined && auth.issuedAfter(used, round.since) && !round.rejected.has(used);
+        // Fresh: identity handed it out after this call started.
+        const fresh = used !== undefined && auth.issuedAfter(used, round.since);
+        const again = used !== undefined && round.rejected.has(used);
         if (used !== undefined) round.rejected.add(used);
-        if (fresh) round.freshRejections++;
-        if (round.freshRejections >= 2 || round.renewals >= MAX_AUTH_RETRIES) {
+        if ((fresh && again) || round.renewals >= MAX_AUTH_RETRIES) {
           const why =
-            round.freshRejections >= 2
-              ? "Marketo rejected a freshly renewed token: tokens issued for this call were refused twice"
+            fresh && again
+              ? "Marketo rejected a freshly renewed token twice"
               : `Marketo kept rejecting the token after ${round.renewals} renewals`;
           throw mark(
             new MarketoAuthError(`${why} (${error.code}: ${error.message})`, {
@@ -302,7 +301,7 @@ export class Transport {
         const stale = used !== undefined && !auth.isCurrent(used);
         if (used !== undefined) auth.invalidate(used);
         runtime.logger.debug(
-          { code: error.code, renewal: round.renewals, stale, fresh },
+          { code: error.code, renewal: round.renewals, stale, fresh, again },
           stale
             ? "marketo: an older token was rejected, retrying with the newest"
             : "marketo: token rejected, renewing",

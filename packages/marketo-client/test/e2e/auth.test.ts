@@ -88,16 +88,27 @@ describe("token lifecycle over HTTP", () => {
     expect(sim.inspect().tokenRequests).toBe(5);
   });
 
-  it("a 601 persisting while identity keeps handing out the same token: MarketoAuthError after 3 renewals", async () => {
+  it("fails with MarketoAuthError when 601 persists after one renewal (the fresh token handed back and refused again)", async () => {
     sim = await startMarketoSimulator({ timeScale: 0.05 });
     const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false });
+    sim.faults.inject({ code: 601, times: 2 });
+    const error = await mk.stats.usage().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MarketoAuthError);
+    expect((error as MarketoAuthError).code).toBe("601");
+    expect(sim.inspect().callsByEndpoint["GET /rest/v1/stats/usage.json"]).toBe(2);
+  });
+
+  it("a 601 persisting on a token issued before the call: MarketoAuthError after 3 renewals, no loop", async () => {
+    sim = await startMarketoSimulator({ timeScale: 0.05 });
+    const mk = new MarketoClient({ ...sim.clientOptions, usageSync: false });
+    await mk.stats.usage();
     sim.faults.inject({ code: 601, times: 10 });
     const error = await mk.stats.usage().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MarketoAuthError);
     expect((error as MarketoAuthError).code).toBe("601");
     expect((error as MarketoAuthError).retryable).toBe(false);
-    // The first attempt and three renewals, then no more: a broken identity service cannot loop.
-    expect(sim.inspect().callsByEndpoint["GET /rest/v1/stats/usage.json"]).toBe(4);
+    // The warm-up, then the first attempt and three renewals.
+    expect(sim.inspect().callsByEndpoint["GET /rest/v1/stats/usage.json"]).toBe(5);
   });
 
   it("two injected 601s on a valid token re-issued unchanged: renewed twice, the call succeeds", async () => {

@@ -146,11 +146,17 @@ describe("a rejected token that is not the newest one is renewed and retried, no
 });
 
 describe("a freshly issued token refused again is still a fatal auth error", () => {
-  it("a fresh token rejected twice: MarketoAuthError, not retryable, without the secret or any token", async () => {
+  it("a fresh token rejected twice (identity hands it back): MarketoAuthError, not retryable, without the secret or token", async () => {
     const time = new FakeTime();
-    const issued = newTokenPerRequest();
+    const token = "only-token-0123456789abcdef";
+    let identity = 0;
     let rest = 0;
     server.use(
+      // Like Marketo's identity: the same token until it lapses.
+      http.post(`${BASE}/identity/oauth/token`, () => {
+        identity++;
+        return HttpResponse.json({ access_token: token, token_type: "bearer", expires_in: 3600 });
+      }),
       http.get(`${BASE}/rest/v1/stats/usage.json`, () => {
         rest++;
         return refused("601");
@@ -162,27 +168,29 @@ describe("a freshly issued token refused again is still a fatal auth error", () 
     const e = error as MarketoAuthError;
     expect(e.code).toBe("601");
     expect(e.retryable).toBe(false);
-    expect(e.message).toMatch(/freshly renewed/);
-    // tok-1 and tok-2 were both issued for this call and both refused: no third attempt.
+    expect(e.message).toMatch(/freshly renewed token twice/);
+    // Issued for this call, refused, handed back by identity, refused again: no third attempt.
     expect(rest).toBe(2);
-    expect(issued).toHaveLength(2);
+    expect(identity).toBe(2);
     const text = `${e.message} ${JSON.stringify(e)} ${e.stack} ${inspect(e, { showHidden: true, depth: 10 })}`;
-    for (const secret of [SECRET, ...issued]) expect(text).not.toContain(secret);
+    for (const secret of [SECRET, token]) expect(text).not.toContain(secret);
   });
 
-  it("on a warm client: the old token's refusal is renewed, then two fresh tokens refused end the call", async () => {
+  it("identity issuing a new token every time, all refused: at most 3 renewals per call", async () => {
     const time = new FakeTime();
     const issued = newTokenPerRequest();
     let rest = 0;
     server.use(http.get(`${BASE}/rest/v1/stats/usage.json`, () => (++rest === 1 ? usage() : refused("602"))));
     const mk = client(time);
     await mk.stats.usage();
-    await expect(mk.stats.usage()).rejects.toBeInstanceOf(MarketoAuthError);
-    expect(rest).toBe(4); // warm-up, then tok-1 (old), tok-2 and tok-3 (fresh)
-    expect(issued).toHaveLength(3);
+    const error = await mk.stats.usage().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MarketoAuthError);
+    expect((error as MarketoAuthError).message).toMatch(/after 3 renewals/);
+    expect(rest).toBe(5); // warm-up, then tok-1 (old) and tok-2..tok-4 (each new, each refused)
+    expect(issued).toHaveLength(4);
   });
 
-  it("identity re-issuing the same valid token Marketo refuses: at most 3 renewals per call", async () => {
+  it("identity re-issuing the token it issued before the call, Marketo refusing it: at most 3 renewals per call", async () => {
     const time = new FakeTime();
     let identity = 0;
     let rest = 0;
@@ -191,14 +199,12 @@ describe("a freshly issued token refused again is still a fatal auth error", () 
         identity++;
         return HttpResponse.json({ access_token: "same-token-0123456789", token_type: "bearer", expires_in: 3600 });
       }),
-      http.get(`${BASE}/rest/v1/stats/usage.json`, () => {
-        rest++;
-        return refused("601");
-      }),
+      http.get(`${BASE}/rest/v1/stats/usage.json`, () => (++rest === 1 ? usage() : refused("601"))),
     );
     const mk = client(time);
+    await mk.stats.usage();
     await expect(mk.stats.usage()).rejects.toBeInstanceOf(MarketoAuthError);
-    expect(rest).toBe(4);
+    expect(rest).toBe(5);
     expect(identity).toBe(4);
   });
 });
