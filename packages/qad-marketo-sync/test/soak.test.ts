@@ -1,11 +1,12 @@
 /**
  * Soak: many QAD customers with their contacts (QAD REST simulator) synced to a time-scaled Marketo simulator, both
  * over real HTTP, on the SQLite store, with faults injected throughout the run: 606/615 bursts, 5xx, connections
- * dropped mid-answer (after the write ran) and reset, slow answers, 601/602 answers and tokens forcibly expired and
- * revoked on a timer, QAD 503s, resets, cut answers, slow pages and expired sessions. Then one follow-up run without
- * faults. Checked: every valid record is in Marketo exactly once (no duplicates, counts equal to the audit trail and
- * the source), the audit trail holds one final outcome per record, the simulator saw no limit violation caused by the
- * client, and nothing is left carried after the follow-up.
+ * dropped mid-answer (after the write ran) and reset, slow answers, 601/602 for valid tokens, tokens that lapse on
+ * their own every 1.2 s (Marketo) and 1.5 s (QAD), tokens expired and revoked and QAD sessions expired at random
+ * moments, QAD 503s, resets, cut answers, slow pages and random session-expired answers. Then one follow-up run
+ * without faults. Checked: every valid record is in Marketo exactly once (no duplicates, counts equal to the audit
+ * trail and the source), the audit trail holds one final outcome per record, the simulator saw no limit violation
+ * caused by the client, and nothing is left carried after the follow-up.
  *
  * Size: `ML_SOAK_CUSTOMERS` customers when set; else 50,000 with `ML_SOAK_LONG=1`, and 10,000 by default (CI).
  * The figures of a run (records, seconds, calls, faults, peak RSS) are printed.
@@ -36,10 +37,11 @@ describe("soak", () => {
     timeout: 900_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "ml-soak-"));
-    const qadSim = await startQadSimulator({ customers: CUSTOMERS, seed: 8 });
-    // 20 s window → 20 ms: the run lives through many windows. Tokens live long (100 s real) so that every expiry
-    // is one forceTokenExpiry controls: a natural lapse could meet a forced one on the same call.
-    const mkSim = await startMarketoSimulator({ timeScale: 0.001, latencyMs: 1, seed: 8, tokenLifeSeconds: 100_000 });
+    // QAD sessions live 1.5 s (the client renews 200 ms before the end): many natural lapses in one run.
+    const qadSim = await startQadSimulator({ customers: CUSTOMERS, seed: 8, tokenTtlMs: 1_500 });
+    // 20 s window → 20 ms: the run lives through many windows. Tokens live 20 min scaled (1.2 s real): the client
+    // renews them inside the (scaled) margin and, when identity hands the same token back, right at its end.
+    const mkSim = await startMarketoSimulator({ timeScale: 0.001, latencyMs: 1, seed: 8, tokenLifeSeconds: 1_200 });
     const store = createSqliteStore({ path: join(dir, "soak.db") });
     const started = performance.now();
     let peakRss = process.memoryUsage().rss;
@@ -49,7 +51,11 @@ describe("soak", () => {
     rssTimer.unref();
     try {
       const mk = new MarketoClient({ ...mkSim.clientOptions });
-      const qad = new QadClient({ ...qadSim.clientOptions, retry: { maxRetries: 6, baseDelayMs: 5, maxDelayMs: 50 } });
+      const qad = new QadClient({
+        ...qadSim.clientOptions,
+        retry: { maxRetries: 6, baseDelayMs: 5, maxDelayMs: 50 },
+        token: { refreshMarginMs: 200 },
+      });
       const sync = createSync({
         source: qadCustomerSource(qad),
         marketo: marketoGateway(mk, { bulkFirstPull: false }),
@@ -60,11 +66,12 @@ describe("soak", () => {
       });
 
       armSoakFaults(mkSim, qadSim, CUSTOMERS / 10_000);
-      const expiry = forceTokenExpiry(mkSim, qadSim, 500);
+      const expiry = forceTokenExpiry(mkSim, qadSim, { minGapMs: 50, maxGapMs: 800 });
       const first = summaryOf(await sync.runOnce());
       const expiries = expiry.stop();
       const faulted = mkSim.inspect();
       const qadFaults = { ...qadSim.faults.served };
+      const qadAuth = qadSim.inspect();
       mkSim.faults.clear();
       qadSim.faults.clear();
       const firstSeconds = (performance.now() - started) / 1000;
@@ -79,7 +86,8 @@ describe("soak", () => {
       );
       expect(first.sourceItems).toBe(CUSTOMERS);
       expect(faulted.faultsFired).toBeGreaterThan(0);
-      expect(expiries.marketo).toBeGreaterThan(0);
+      expect(expiries.marketoExpired).toBeGreaterThan(0);
+      expect(expiries.marketoRevoked).toBeGreaterThan(0);
       expect(expiries.qad).toBeGreaterThan(0);
       expect(["completed"]).toContain(followUp.status);
 
@@ -133,6 +141,8 @@ describe("soak", () => {
         totalSeconds: Number(seconds.toFixed(1)),
         marketoCalls: inspection.totalCalls,
         tokenRequests: inspection.tokenRequests,
+        marketoTokens: { issued: faulted.tokensIssued, refused: faulted.authFailures },
+        qadAuth: { logins: qadAuth.authCalls, unauthorized: qadAuth.unauthorized },
         marketoFaultsFired: faulted.faultsFired,
         qadFaults,
         forcedExpiries: expiries,

@@ -1,6 +1,8 @@
 /**
- * The fault plan of the soak: what is injected into both simulators during a run, and a timer forcing token expiry.
+ * The fault plan of the soak: what is injected into both simulators during a run, and a timer forcing token expiry
+ * at random moments.
  */
+import { seededRandom } from "@ml/http-kernel";
 import type { MarketoSimulator } from "@ml/marketo-client/testing";
 import type { QadSimulator } from "@ml/qad-client/testing";
 
@@ -20,55 +22,75 @@ export function armSoakFaults(mk: MarketoSimulator, qad: QadSimulator, scale: nu
   mk.faults.inject({ code: "reset", times: n(15), probability: 0.04 });
   // Slow answers (they hold a concurrency slot while they wait).
   mk.faults.inject({ code: "slow", delayMs: 150, times: n(40), probability: 0.08 });
-  // Token failures (602 expired, 601 invalid) are real ones: forceTokenExpiry expires and revokes the tokens.
+  // 601/602 answers for a token that is still valid (identity then hands the same token back), on any call, also on
+  // the retry of a call whose token was just renewed. Real expiries and revocations come from the tokens' own short
+  // life and from forceTokenExpiry.
+  mk.faults.inject({ code: 601, times: n(15), probability: 0.02 });
+  mk.faults.inject({ code: 602, times: n(15), probability: 0.02 });
 
   qad.faults.inject({ kind: "serverError", status: 503, times: n(8), probability: 0.06 });
   qad.faults.inject({ kind: "connectionReset", times: n(5), probability: 0.05 });
   qad.faults.inject({ kind: "drop", times: n(5), probability: 0.05 });
   qad.faults.inject({ kind: "slow", delayMs: 100, times: n(10), probability: 0.06 });
-  // QAD sessions are expired by forceTokenExpiry (a probabilistic fault could hit a call's renewed session again).
+  // Sessions expired by the server on a random request (every issued token revoked): any page, also the retry of a
+  // page whose session was just renewed.
+  qad.faults.inject({ kind: "sessionExpired", times: n(8), probability: 0.02 });
+}
+
+/** What {@link forceTokenExpiry} did. */
+export interface ForcedExpiries {
+  /** Marketo `tokens.expireAll()` (calls then get 602). */
+  marketoExpired: number;
+  /** Marketo `tokens.revokeAll()` (calls then get 601). */
+  marketoRevoked: number;
+  /** QAD `expireSessions()` (some with the refresh tokens too). */
+  qad: number;
 }
 
 /**
- * Every `everyMs` (real time), in turn: expires every Marketo token (calls then get 602 for real) or revokes every
- * token (601 for real); every third tick also expires every QAD session (again only once the client logged in since). After each, the next one waits until a new
- * token was issued and one more tick has passed, so the calls that were waiting for it have been sent: a forced
- * expiry meeting a call's freshly renewed token would be a fatal auth failure by the client's design (Marketo
- * rejecting a token it just issued), which real Marketo does not do.
+ * At random moments (seeded gaps of `minGapMs` to `maxGapMs`, real time), in turn: expire every Marketo token, expire
+ * every QAD session (a third of the time with the refresh tokens), revoke every Marketo token. Nothing waits for the
+ * client: an expiry lands while calls wait for a renewal, on calls carrying the old token, and (gaps down to 50 ms)
+ * on the retry of a call carrying the token renewed a moment before.
  */
 export function forceTokenExpiry(
   mk: MarketoSimulator,
   qad: QadSimulator,
-  everyMs: number,
-): { stop(): { marketo: number; qad: number } } {
-  let ticks = 0;
-  let steps = 0;
-  let issuedAtExpiry = -1;
-  let qadAuthAtExpiry = -1;
-  let qadExpiries = 0;
-  const timer = setInterval(() => {
-    ticks++;
-    if (qadAuthAtExpiry >= 0) {
-      if (qad.inspect().authCalls > qadAuthAtExpiry) qadAuthAtExpiry = -1;
-    } else if (ticks % 3 === 0) {
-      qadAuthAtExpiry = qad.inspect().authCalls;
-      qad.expireSessions();
-      qadExpiries++;
-    }
-    if (issuedAtExpiry >= 0) {
-      if (mk.inspect().tokensIssued > issuedAtExpiry) issuedAtExpiry = -1;
-      return;
-    }
-    steps++;
-    issuedAtExpiry = mk.inspect().tokensIssued;
-    if (steps % 2 === 1) mk.tokens.expireAll();
-    else mk.tokens.revokeAll();
-  }, everyMs);
-  timer.unref();
+  gaps: { minGapMs: number; maxGapMs: number },
+  seed = 8,
+): { stop(): ForcedExpiries } {
+  const random = seededRandom(seed);
+  const done: ForcedExpiries = { marketoExpired: 0, marketoRevoked: 0, qad: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const next = () => {
+    if (stopped) return;
+    timer = setTimeout(
+      () => {
+        // In turn, so each kind happens even in a short run; when is what is random.
+        const kind = (done.marketoExpired + done.marketoRevoked + done.qad) % 3;
+        if (kind === 0) {
+          mk.tokens.expireAll();
+          done.marketoExpired++;
+        } else if (kind === 1) {
+          qad.expireSessions({ refreshTokens: random() < 1 / 3 });
+          done.qad++;
+        } else {
+          mk.tokens.revokeAll();
+          done.marketoRevoked++;
+        }
+        next();
+      },
+      gaps.minGapMs + Math.floor(random() * (gaps.maxGapMs - gaps.minGapMs)),
+    );
+    timer.unref();
+  };
+  next();
   return {
     stop() {
-      clearInterval(timer);
-      return { marketo: steps, qad: qadExpiries };
+      stopped = true;
+      clearTimeout(timer);
+      return { ...done };
     },
   };
 }
