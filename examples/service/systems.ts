@@ -128,9 +128,7 @@ function marketoOptions(s: Extract<Settings, { mode: "real" }>["marketo"]): Mark
 }
 
 function customerKeys(qadSim: QadSimulator): { key: string; code: string }[] {
-  return (qadSim.data.customers() as { sharedSetCode?: string; customerCode?: string; name?: string }[])
-    .filter((c) => c.sharedSetCode && c.customerCode)
-    .map((c) => ({ key: `${c.sharedSetCode}.${c.customerCode}`, code: c.customerCode! }));
+  return qadSim.data.customers().map((c) => ({ key: `${c.sharedSetCode}.${c.customerCode}`, code: c.customerCode }));
 }
 
 /** Seeds what a sales team would already have in Marketo: sales persons and opportunities on some accounts. */

@@ -35,9 +35,9 @@ async function env() {
     readBack: false,
     readOnlyRecheckMs: 0,
   });
-  const customers = (qadSim.data.customers() as unknown as SourceCustomer[]).filter(
-    (c) => typeof c.name === "string" && c.name.trim() !== "" && c.contacts.some((x) => typeof x.email === "string"),
-  );
+  const customers = qadSim.data
+    .customers()
+    .filter((c) => c.name.trim() !== "" && c.contacts.some((x) => typeof x.email === "string"));
   const keyOf = (c: SourceCustomer) => `${c.sharedSetCode}.${c.customerCode}`;
   // The CRM sync created the companies of every other customer; the rest do not exist in Marketo.
   const existing = customers.filter((_, i) => i % 2 === 0);

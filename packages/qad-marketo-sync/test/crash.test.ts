@@ -49,11 +49,9 @@ const startPair = async (): Promise<Pair> => ({
   mk: await startMarketoSimulator({ timeScale: 0.01, seed: SEED, latencyMs: 1 }),
 });
 
-type Customer = { sharedSetCode: string; customerCode: string; name: string };
-
 /** One round of QAD edits, applied identically to both pairs: renames (named-account renames), edits, additions. */
 function editRound(round: number, pairs: Pair[]) {
-  const all = pairs[0]!.qad.data.customers() as Customer[];
+  const all = pairs[0]!.qad.data.customers();
   const pick = rng(1000 + round);
   const chosen = new Set<string>();
   while (chosen.size < 30) chosen.add(all[Math.floor(pick() * all.length)]!.customerCode);

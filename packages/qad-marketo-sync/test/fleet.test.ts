@@ -371,7 +371,7 @@ describe.skipIf(!hasPostgres)("fleet: 4 worker processes, 3 tenant pairs, one Ma
       expect(Object.values(seen.duplicates).every((n) => n === 0)).toBe(true);
       for (let i = 0; i < TENANTS.length; i++) {
         const t = TENANTS[i]!;
-        const customers = qads[i]!.data.customers() as { sharedSetCode: string; customerCode: string }[];
+        const customers = qads[i]!.data.customers();
         expect(customers).toHaveLength(CUSTOMERS);
         for (const c of customers) {
           expect(mk.data.companies.find("externalCompanyId", `${t}.${c.sharedSetCode}.${c.customerCode}`)).toHaveLength(

@@ -42,11 +42,7 @@ async function sims2(customers: number, crmSync = false): Promise<{ qadSim: QadS
   return { qadSim, mkSim };
 }
 
-const validCount = (sim: QadSimulator) =>
-  sim.data.customers().filter((c) => {
-    const r = c as Record<string, unknown>;
-    return typeof r.name === "string" && r.name.trim() !== "" && typeof r.customerCode === "string";
-  }).length;
+const validCount = (sim: QadSimulator) => sim.data.customers().filter((c) => c.name.trim() !== "").length;
 
 describe("outage: nothing left behind (QAD and Marketo simulators over HTTP)", () => {
   it("Marketo unreachable for one run: failed with the reason, every record carried; the next run writes each once", async () => {

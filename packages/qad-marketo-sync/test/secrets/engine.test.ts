@@ -192,7 +192,7 @@ describe.each(["memory", "sqlite"] as const)("through the engine, %s store", (st
           : undefined,
       );
       qadSim.faults.inject({ kind: "sessionExpired", times: 1 });
-      const victim = qadSim.data.customers()[3] as { customerCode: string };
+      const victim = qadSim.data.customers()[3]!;
       qadSim.data.corrupt(victim.customerCode, "missingName");
       const a = await run("a-faults", new QadClient(qadOptions()), marketo());
       expect(statusOf(a)).toBe("degraded");
