@@ -82,10 +82,9 @@ export function readSnapshot(file: string): SimSnapshot | undefined {
 
 /** Captures the Marketo simulator's records and the QAD simulator's setup. */
 export function takeSnapshot(mkSim: MarketoSimulator, qad: QadSimSetup, afterRun: string | undefined): SimSnapshot {
-  const marketo = Object.fromEntries(OBJECTS.map((o) => [o, mkSim.data[o].all()])) as Omit<
-    SimSnapshot["marketo"],
-    "activities"
-  >;
+  // Each object's typed records, kept as the snapshot's plain JSON records.
+  const records = (o: (typeof OBJECTS)[number]): Record<string, unknown>[] => mkSim.data[o].all();
+  const marketo = Object.fromEntries(OBJECTS.map((o) => [o, records(o)])) as Omit<SimSnapshot["marketo"], "activities">;
   return {
     version: 1,
     ...(afterRun !== undefined ? { afterRun } : {}),

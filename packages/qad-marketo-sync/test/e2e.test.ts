@@ -259,7 +259,7 @@ describe("end to end: QAD simulator → engine → Marketo simulator over HTTP",
       // Leads of the account engage; the next read-back folds their activity in.
       const leads = e.mkSim.data.leads.find("externalCompanyId", key);
       expect(leads.length).toBeGreaterThan(0);
-      const leadId = leads[0]!.id as number;
+      const leadId = leads[0]!.id;
       e.mkSim.data.activities.seed([
         { leadId, activityTypeId: 1 },
         { leadId, activityTypeId: 1 },

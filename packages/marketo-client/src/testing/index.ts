@@ -18,10 +18,17 @@ export type {
   MarketoSimulatorOptions,
   SimActivitySeed,
   SimCallRecord,
+  SimCompany,
   SimCustomFieldObject,
   SimFieldSpec,
   SimFieldType,
   SimInspection,
+  SimLead,
+  SimNamedAccount,
   SimObjectData,
+  SimOpportunity,
+  SimOpportunityRole,
+  SimSalesPerson,
+  SimStoredTimestamps,
 } from "./simulator.js";
 export { startMarketoSimulator } from "./simulator.js";

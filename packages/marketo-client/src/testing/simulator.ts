@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import type { MarketoClientOptions } from "../config.js";
+import type { Company, Lead, NamedAccount, Opportunity, OpportunityRole, SalesPerson } from "../records.js";
 import {
   type BulkSimInspection,
   type BulkSimulator,
@@ -180,19 +181,48 @@ export interface SimInspection {
   bulk?: BulkSimInspection;
 }
 
-/** Read and seed access to one simulated object type. */
-export interface SimObjectData {
+/**
+ * The timestamps the simulator stores on every record: ISO instants on the simulated clock, set when the record is
+ * created (or kept from a seeded record that has them) and, for `updatedAt`, on each update.
+ */
+export interface SimStoredTimestamps {
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A stored company: the client's {@link Company} with the numeric `id` the simulator assigns, and its timestamps. */
+export type SimCompany = Company & { id: number } & SimStoredTimestamps;
+/** A stored named account: {@link NamedAccount} with its assigned `marketoGUID` and timestamps. */
+export type SimNamedAccount = NamedAccount & { marketoGUID: string } & SimStoredTimestamps;
+/** A stored lead: {@link Lead} with its assigned numeric `id` and timestamps. */
+export type SimLead = Lead & { id: number } & SimStoredTimestamps;
+/** A stored opportunity: {@link Opportunity} with its assigned `marketoGUID` and timestamps. */
+export type SimOpportunity = Opportunity & { marketoGUID: string } & SimStoredTimestamps;
+/** A stored opportunity role: {@link OpportunityRole} with its assigned `marketoGUID` and timestamps. */
+export type SimOpportunityRole = OpportunityRole & { marketoGUID: string } & SimStoredTimestamps;
+/** A stored sales person: {@link SalesPerson} with its assigned numeric `id` and timestamps. */
+export type SimSalesPerson = SalesPerson & { id: number } & SimStoredTimestamps;
+
+/**
+ * Read and seed access to one simulated object type, typed by its stored record `T` (e.g. {@link SimCompany}): the
+ * client's record type, whose known fields are typed and custom fields `unknown`, plus the id field and timestamps
+ * the simulator always stores.
+ */
+export interface SimObjectData<T extends Record<string, unknown> = Record<string, unknown>> {
   /** Copies of every stored record. */
-  all(): Record<string, unknown>[];
+  all(): T[];
   /** Number of stored records. */
   count(): number;
-  /** Records whose `field` equals `value` (trimmed, case-insensitive). */
-  find(field: string, value: unknown): Record<string, unknown>[];
   /**
-   * Stores records as given; an id or marketoGUID in a record is kept (restoring a snapshot), otherwise one is
-   * assigned. Returns copies of the stored records.
+   * Records whose `field` equals `value` (compared trimmed, case-insensitive, as strings). The records allow custom
+   * fields, so any field name is accepted.
    */
-  seed(records: Record<string, unknown>[]): Record<string, unknown>[];
+  find(field: keyof T & string, value: unknown): T[];
+  /**
+   * Stores records as given; an id or marketoGUID in a record is kept (restoring a snapshot of `all()`), otherwise
+   * one is assigned, and so are missing timestamps. Returns copies of the stored records.
+   */
+  seed(records: Partial<T>[]): T[];
   /** Removes every record. */
   clear(): void;
 }
@@ -252,12 +282,12 @@ export interface MarketoSimulator {
   };
   /** Seed and read simulated data. */
   readonly data: {
-    companies: SimObjectData;
-    namedAccounts: SimObjectData;
-    leads: SimObjectData;
-    opportunities: SimObjectData;
-    opportunityRoles: SimObjectData;
-    salesPersons: SimObjectData;
+    companies: SimObjectData<SimCompany>;
+    namedAccounts: SimObjectData<SimNamedAccount>;
+    leads: SimObjectData<SimLead>;
+    opportunities: SimObjectData<SimOpportunity>;
+    opportunityRoles: SimObjectData<SimOpportunityRole>;
+    salesPersons: SimObjectData<SimSalesPerson>;
     activities: {
       all(): SimActivity[];
       count(): number;
@@ -725,11 +755,13 @@ export async function startMarketoSimulator(options: MarketoSimulatorOptions = {
   const base = `http://127.0.0.1:${port}`;
   const baseUrls = { rest: `${base}/rest`, identity: `${base}/identity`, bulk: `${base}/bulk` };
 
-  const objectData = (store: ObjectStore): SimObjectData => ({
-    all: () => [...store.records.values()].map((r) => ({ ...r })),
+  // The store always sets the id field and both timestamps (ObjectStore.insert), which is what each T adds to the
+  // client's record type; the casts only restate that.
+  const objectData = <T extends Record<string, unknown>>(store: ObjectStore): SimObjectData<T> => ({
+    all: () => [...store.records.values()].map((r) => ({ ...r }) as T),
     count: () => store.records.size,
-    find: (field, value) => store.findBy([field], [value]).map((r) => ({ ...r })),
-    seed: (records) => records.map((r) => ({ ...store.insert(r, new Date(now()).toISOString()) })),
+    find: (field, value) => store.findBy([field], [value]).map((r) => ({ ...r }) as T),
+    seed: (records) => records.map((r) => ({ ...store.insert(r, new Date(now()).toISOString()) }) as T),
     clear: () => store.clear(),
   });
 

@@ -182,7 +182,7 @@ describe("Marketo simulator (raw HTTP)", () => {
     sim.data.opportunities.seed([
       { externalOpportunityId: "O1", externalCompanyId: "C1", externalSalesPersonId: "SP1" },
     ]);
-    sim.data.activities.seed([{ leadId: lead!.id as number, activityTypeId: 1, primaryAttributeValue: "/pricing" }]);
+    sim.data.activities.seed([{ leadId: lead!.id, activityTypeId: 1, primaryAttributeValue: "/pricing" }]);
     expect(sim.inspect().records).toMatchObject({ salesPersons: 1, leads: 1, opportunities: 1, activities: 1 });
     // A duplicate seeded on purpose is reported.
     sim.data.companies.seed([{ externalCompanyId: "DUP" }, { externalCompanyId: "dup" }]);
