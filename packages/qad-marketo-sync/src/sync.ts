@@ -448,6 +448,20 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
     }
   };
 
+  /** The planning context of one run (or dry run): field filters are loaded into it once the run starts. */
+  const planContext = (runId: string) => ({
+    tenant,
+    runId,
+    schema,
+    mapping,
+    store,
+    filters: {} as FieldFilters,
+    names: new NameClaims(store, tenant),
+    nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
+    dropped: new Set<string>(),
+    now,
+  });
+
   const runSync = (trigger: "manual" | "schedule", runOptions: RunOptions = {}) =>
     underLease(runOptions.signal, async (held) => {
       const { runId, lease, stop, leaseLost } = held;
@@ -457,18 +471,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       let completedSource = false;
       let checkpointSaved = false;
       let contextsUpdated = 0;
-      const planCtx = {
-        tenant,
-        runId,
-        schema,
-        mapping,
-        store,
-        filters: {} as FieldFilters,
-        names: new NameClaims(store, tenant),
-        nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
-        dropped: new Set<string>(),
-        now,
-      };
+      const planCtx = planContext(runId);
       // Carried rows are looked up per batch only when some may exist (the store had some, or this run put some).
       let carryActive = false;
       if (!failure)
@@ -697,18 +700,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       const runId = `${tenant}:dry-run:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
       const callsBefore = gateway.usage().callsMade;
       const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, false);
-      const planCtx = {
-        tenant,
-        runId,
-        schema,
-        mapping,
-        store,
-        filters: {} as FieldFilters,
-        names: new NameClaims(store, tenant),
-        nameConflicts: options.namedAccountNameConflicts ?? "suffixKey",
-        dropped: new Set<string>(),
-        now,
-      };
+      const planCtx = planContext(runId);
       planCtx.filters = await filterCache.load(dryOptions.signal);
       await probe(caps, dryOptions.signal);
       const report: DryRunReport = await dryRunPlan(

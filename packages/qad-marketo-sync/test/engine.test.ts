@@ -6,17 +6,10 @@ import {
   createSync,
   extendMapping,
   type SourceItem,
-  type SyncOptions,
 } from "../src/index.js";
 import { customer, customers } from "./support/customers.js";
 import { FakeGateway } from "./support/fake-gateway.js";
-
-const setup = (records: unknown[], opts: Partial<SyncOptions> = {}) => {
-  const marketo = new FakeGateway();
-  const store = createMemoryStore();
-  const sync = createSync({ source: arraySource(records), marketo, store, readBack: false, ...opts });
-  return { marketo, store, sync };
-};
+import { setup } from "./support/fake-sync.js";
 
 const done = <T extends { status: string }>(o: T) => {
   if (o.status === "alreadyRunning") throw new Error("unexpected alreadyRunning");

@@ -3,33 +3,16 @@ import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import {
   type AuditEntry,
-  arraySource,
   auditToCsv,
   createMemoryStore,
-  createSync,
   extendMapping,
   neutraliseCell,
-  type SyncOptions,
   sanitiseText,
   visibleText,
   writeAuditCsv,
 } from "../src/index.js";
 import { customer } from "./support/customers.js";
-import { FakeGateway } from "./support/fake-gateway.js";
-
-const setup = (records: unknown[], opts: Partial<SyncOptions> = {}) => {
-  const marketo = new FakeGateway();
-  const store = createMemoryStore();
-  const sync = createSync({ source: arraySource(records), marketo, store, readBack: false, ...opts });
-  return { marketo, store, sync };
-};
-
-const run = async (s: ReturnType<typeof setup>) => {
-  const o = await s.sync.runOnce();
-  if (o.status === "alreadyRunning") throw new Error("unexpected alreadyRunning");
-  const rows = await s.store.queryAudit({ tenant: "default", runId: o.summary.runId });
-  return { ...o, rows };
-};
+import { run, setup } from "./support/fake-sync.js";
 
 describe("sanitiseText", () => {
   it("removes NUL and other controls but keeps tab, LF and CR", () => {

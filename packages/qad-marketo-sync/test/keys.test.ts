@@ -1,29 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  arraySource,
-  createMemoryStore,
-  createSync,
-  defaultExternalCompanyId,
-  escapeKeyPart,
-  type SourceCustomer,
-  type SyncOptions,
-} from "../src/index.js";
+import { defaultExternalCompanyId, escapeKeyPart, type SourceCustomer } from "../src/index.js";
 import { customer } from "./support/customers.js";
-import { FakeGateway } from "./support/fake-gateway.js";
-
-const setup = (records: unknown[], opts: Partial<SyncOptions> = {}) => {
-  const marketo = new FakeGateway();
-  const store = createMemoryStore();
-  const sync = createSync({ source: arraySource(records), marketo, store, readBack: false, ...opts });
-  return { marketo, store, sync };
-};
-
-const run = async (s: ReturnType<typeof setup>) => {
-  const o = await s.sync.runOnce();
-  if (o.status === "alreadyRunning") throw new Error("unexpected alreadyRunning");
-  const rows = await s.store.queryAudit({ tenant: "default", runId: o.summary.runId });
-  return { ...o, rows };
-};
+import { run, setup } from "./support/fake-sync.js";
 
 const names = (n: number) => ({ name: `Customer ${n} Inc` });
 
