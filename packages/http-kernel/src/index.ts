@@ -12,7 +12,14 @@ export {
   hardenedFetch,
   realTimers,
 } from "./fetch.js";
-export { REDACTION_RULES, Redactor, type RedactorOptions, redactUrl } from "./redact.js";
+export {
+  REDACTION_RULES,
+  Redactor,
+  type RedactorOptions,
+  redactedSnippet,
+  redactUrl,
+  SNIPPET_WINDOW,
+} from "./redact.js";
 export {
   type BackoffBounds,
   backoffDelay,

@@ -91,6 +91,22 @@ export class Redactor {
     for (const rule of REDACTION_RULES) out = out.replace(rule.pattern, rule.replace(this.#marker));
     return out;
   }
+
+  /** {@link redactedSnippet} with this redactor. */
+  snippet(text: string, maxChars: number): string {
+    return redactedSnippet((t) => this.redact(t), text, maxChars);
+  }
+}
+
+/** How much of a body is redacted before a snippet is cut from it. */
+export const SNIPPET_WINDOW = 8192;
+
+/**
+ * A snippet of at most `maxChars` of `text`, redacted BEFORE it is cut: a secret the cut would split is still whole
+ * when the redactor sees it. Only the first {@link SNIPPET_WINDOW} characters are looked at.
+ */
+export function redactedSnippet(redact: (text: string) => string, text: string, maxChars: number): string {
+  return redact(text.slice(0, SNIPPET_WINDOW)).slice(0, maxChars);
 }
 
 /** Replaces userinfo and secret-looking query parameters in a URL (`[unparseable url]` when it is none). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTION_RULES, Redactor, redactUrl } from "../src/redact.js";
+import { REDACTION_RULES, Redactor, redactedSnippet, redactUrl, SNIPPET_WINDOW } from "../src/redact.js";
 
 /** A redactor that knows no secret: only the pattern rules apply. */
 const blind = () => new Redactor();
@@ -79,5 +79,22 @@ describe("redactUrl", () => {
       "https://h.example/x?access_token=[REDACTED]&a=1",
     );
     expect(redactUrl("not a url", blind())).toBe("[unparseable url]");
+  });
+});
+
+describe("redactedSnippet", () => {
+  it("redacts before it cuts, so a secret the cut would split is still replaced", () => {
+    const r = new Redactor();
+    r.add("tok-SECRET-123456");
+    const text = `${"x".repeat(10)}tok-SECRET-123456 and more`;
+    const s = r.snippet(text, 14);
+    expect(s).toBe(`${"x".repeat(10)}[RED`);
+    expect(s).not.toContain("tok-");
+    expect(redactedSnippet((t) => r.redact(t), text, 200)).toBe(`${"x".repeat(10)}[REDACTED] and more`);
+  });
+
+  it("looks at the first SNIPPET_WINDOW characters only", () => {
+    const r = new Redactor();
+    expect(r.snippet("a".repeat(SNIPPET_WINDOW + 50), SNIPPET_WINDOW + 50)).toHaveLength(SNIPPET_WINDOW);
   });
 });

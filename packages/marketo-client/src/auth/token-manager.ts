@@ -311,7 +311,7 @@ export class TokenManager {
       throw this.#wireError(error, url, request);
     }
     // Redacted before it is cut, so a secret split by the cut still matches.
-    const snippet = this.#o.redactor.redact(text.slice(0, 8192)).slice(0, 200);
+    const snippet = this.#o.redactor.snippet(text, 200);
     if (response.status === 401 || response.status === 403) {
       throw new MarketoAuthError(
         `Marketo identity rejected the client credentials (HTTP ${response.status}) for client ID ${this.#o.clientId}. Check the client ID and secret of the API-only user.`,

@@ -513,7 +513,7 @@ export class Transport {
     const request = prepared.redacted;
     const status = response.status;
     // Redacted before it is cut: a secret split by the cut would no longer match the redactor's known values.
-    const snippet = this.#o.redactor.redact(text.slice(0, 8192)).slice(0, 300);
+    const snippet = this.#o.redactor.snippet(text, 300);
     let json: unknown;
     let isJson = false;
     if (text.trim() !== "") {

@@ -1,3 +1,4 @@
+import { redactedSnippet } from "@ml/http-kernel";
 import { type QadQxtendMessage, type QadRequestInfo, QadResponseParseError, QadSoapFaultError } from "../errors.js";
 import {
   childElements,
@@ -92,7 +93,7 @@ export function parseQxtendMessage(row: XmlNode): QadQxtendMessage {
  * not thrown: the caller decides (it may be transient).
  */
 export function parseQueryResponse(body: string, s: ParseSettings): QxtendQueryResponse {
-  const snippet = () => s.redact(body.slice(0, 8192)).slice(0, 500);
+  const snippet = () => redactedSnippet(s.redact, body, 500);
   const context = {
     bodySnippet: snippet(),
     ...(s.contentType === undefined ? {} : { contentType: s.contentType }),

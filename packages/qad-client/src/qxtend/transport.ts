@@ -1,4 +1,4 @@
-import { hardenedFetch, isKernelError } from "@ml/http-kernel";
+import { hardenedFetch, isKernelError, redactedSnippet } from "@ml/http-kernel";
 import {
   isQadError,
   QadAbortError,
@@ -146,7 +146,7 @@ export async function runQuery(
             status,
             request,
             requestId: messageId,
-            bodySnippet: settings.redact(body.slice(0, 8192)).slice(0, 500),
+            bodySnippet: redactedSnippet(settings.redact, body, 500),
             retryable: status >= 500 || status === 408 || status === 429,
           };
           if (status === 401) throw new QadAuthError(`QXtend answered HTTP ${status}`, { ...opts, retryable: false });

@@ -109,7 +109,7 @@ export class RestBackend implements QadBackend {
     if (!Array.isArray(rows)) {
       throw new QadResponseParseError(`Expected {"data":{"${cfg.responseKey}":[...]}} from ${cfg.path}`, {
         status: res.status,
-        bodySnippet: this.o.transport.opts.redactor.redact(JSON.stringify(res.body).slice(0, 8192)).slice(0, 300),
+        bodySnippet: this.o.transport.opts.redactor.snippet(JSON.stringify(res.body), 300),
       });
     }
     return rows.map((r) => (typeof r === "object" && r !== null ? mapRestRow(entity, r as Row, cfg) : r));

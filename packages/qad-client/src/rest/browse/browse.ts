@@ -110,7 +110,7 @@ export async function browseCount(
   const total = countOf(res.body);
   if (total === undefined) {
     throw new QadResponseParseError(`Browse ${browseId} totalCount answer has no count`, {
-      bodySnippet: transport.opts.redactor.redact(JSON.stringify(res.body).slice(0, 8192)).slice(0, 300),
+      bodySnippet: transport.opts.redactor.snippet(JSON.stringify(res.body), 300),
     });
   }
   return total;
@@ -152,7 +152,7 @@ export async function* browsePages(
     if (!parsed.success) {
       throw new QadResponseParseError(`Browse ${read.browseId} page ${page} is not {data:[...]}`, {
         status: res.status,
-        bodySnippet: transport.opts.redactor.redact(JSON.stringify(res.body).slice(0, 8192)).slice(0, 300),
+        bodySnippet: transport.opts.redactor.snippet(JSON.stringify(res.body), 300),
       });
     }
     const rows = parsed.data.data;
