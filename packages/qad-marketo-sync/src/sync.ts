@@ -319,11 +319,15 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
   const schedules = new Set<Schedule>();
 
   /** Runs `body` under the tenant pair's lease, as the current run. */
+  /** `tenant:[kind:]ISO-start:8 hex`, unique and sortable by start within a tenant pair. */
+  const newRunId = (kind?: string) =>
+    `${tenant}:${kind ? `${kind}:` : ""}${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
+
   const underLease = async <T>(
     signal: AbortSignal | undefined,
     body: (ctx: { runId: string; lease: Lease; stop: AbortController; leaseLost: () => boolean }) => Promise<T>,
   ): Promise<T | Extract<RunOutcome, { status: "alreadyRunning" }>> => {
-    const runId = `${tenant}:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
+    const runId = newRunId();
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => {
       resolveDone = r;
@@ -697,7 +701,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
       return doReadBack(accounts, opts, undefined, opts.signal);
     },
     async dryRun(dryOptions = {}) {
-      const runId = `${tenant}:dry-run:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
+      const runId = newRunId("dry-run");
       const callsBefore = gateway.usage().callsMade;
       const caps = new CapabilityTracker(gateway, emitter, logger, capabilityCache, false);
       const planCtx = planContext(runId);
@@ -737,7 +741,7 @@ export function createSync<S = SourceCustomer>(options: SyncOptions<S>): Sync {
         return caps;
       };
       if (settings.dryRun) {
-        const runId = `${tenant}:reconcile-dry-run:${new Date(clock.now()).toISOString()}:${randomUUID().slice(0, 8)}`;
+        const runId = newRunId("reconcile-dry-run");
         return runReconcile(reconcileDeps(runId, undefined, await capsFor(settings.signal)), settings);
       }
       return underLease(settings.signal, async (held) => {

@@ -8,6 +8,7 @@
 
 import { type ErrorInfo, errorInfo } from "../errors.js";
 import { stableStringify } from "../hashing.js";
+import { isAbort } from "../internal/abort.js";
 import type { JsonValue, MarketoGateway, MarketoPayload, Reason, SourceItem } from "../ports.js";
 import type { AuditStore, RecordKind, WritableKind } from "../store/audit-store.js";
 import type { CapabilityTracker } from "./capabilities.js";
@@ -285,7 +286,7 @@ export async function dryRunPlan<S>(
     if (batch.length > 0) await planOne(batch);
   } catch (e) {
     const info = errorInfo(e);
-    const aborted = options.signal?.aborted === true || (e as { name?: unknown })?.name === "AbortError";
+    const aborted = options.signal?.aborted === true || isAbort(e);
     status = aborted ? "stopped" : "failed";
     error = aborted ? undefined : info;
   }

@@ -1,4 +1,5 @@
 import { type ErrorInfo, errorInfo } from "../errors.js";
+import { isAbort } from "../internal/abort.js";
 import type { Logger } from "../internal/runtime.js";
 import type { JsonValue, SourceItem, SourceRead } from "../ports.js";
 import { CheckpointLedger, type EarnedCheckpoint } from "./checkpoints.js";
@@ -37,16 +38,6 @@ export interface PipelineResult {
   /** The first failure (source, store or fatal Marketo error). */
   failure?: ErrorInfo | undefined;
 }
-
-/**
- * An error a cancelled call ends with: the platform's `AbortError`, or a client's typed one (`QadAbortError`, code
- * `aborted`; any `*AbortError`), so a graceful stop during a source read is a stop, not a source failure.
- */
-export const isAbort = (e: unknown): boolean => {
-  if (typeof e !== "object" || e === null) return false;
-  const { name, code } = e as { name?: unknown; code?: unknown };
-  return (typeof name === "string" && /AbortError$/.test(name)) || code === "aborted" || code === "ABORT_ERR";
-};
 
 /**
  * The read-ahead pipeline of a sync run: a reader fills a queue of batches (up to `readAhead`) while up to

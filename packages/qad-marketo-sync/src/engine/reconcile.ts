@@ -9,6 +9,7 @@
 import type { z } from "zod";
 import { type ErrorInfo, errorInfo, SyncConfigError } from "../errors.js";
 import { payloadHash } from "../hashing.js";
+import { isAbort } from "../internal/abort.js";
 import type { Logger } from "../internal/runtime.js";
 import type { CompiledMapping } from "../mapping/mapping.js";
 import type { CustomerSource, GatewayRecordResult, MarketoGateway, MarketoPayload, Reason } from "../ports.js";
@@ -276,7 +277,7 @@ export async function reconcile<S>(deps: ReconcileDeps<S>, options: ReconcileOpt
     }
   } catch (e) {
     const info = errorInfo(e);
-    report.status = info.code === "aborted" || (e as { name?: unknown })?.name === "AbortError" ? "stopped" : "failed";
+    report.status = isAbort(e) ? "stopped" : "failed";
     report.error = info;
     deps.logger.warn({ runId, err: info }, "reconcile: listing the source keys failed; nothing was changed");
     return done();
